@@ -1,0 +1,1 @@
+"""Parts of ``make demo``: each module defines ``run(settings) -> None`` and an ``ORDER`` int."""

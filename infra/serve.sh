@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# `make serve`: a Prefect server on 127.0.0.1:4200 plus Tessera's deployments, so the
+# Prefect UI can start ingest, backfill and reschedule runs. Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+port=${PREFECT_PORT:-4200}
+export PREFECT_HOME=${PREFECT_HOME:-$PWD/data/prefect}
+export PREFECT_API_URL="http://127.0.0.1:${port}/api"
+mkdir -p data/prefect
+bash infra/prefect-server.sh > data/prefect/server.log 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT INT TERM
+for _ in $(seq 1 120); do
+  if curl -fsS "$PREFECT_API_URL/health" >/dev/null 2>&1; then break; fi
+  if ! kill -0 $server 2>/dev/null; then echo "serve: Prefect server exited; see data/prefect/server.log" >&2; exit 1; fi
+  sleep 1
+done
+echo "Prefect UI: http://127.0.0.1:${port}"
+if uv run --frozen tessera --help | grep -qw serve; then
+  uv run --frozen tessera serve
+else
+  echo "serve: no deployments exist yet; the server keeps running (Ctrl-C to stop)"
+  wait $server
+fi

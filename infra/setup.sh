@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Idempotent setup: Debian packages, uv, the locked virtual environment.
+# A second run only checks, so it takes seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(ffmpeg tesseract-ocr tesseract-ocr-eng espeak-ng)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if ! command -v apt-get >/dev/null; then
+    echo "setup: missing ${missing[*]} and no apt-get here: install them with your package manager, then rerun make setup" >&2
+    exit 1
+  fi
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"; else
+      echo "setup: missing ${missing[*]}; run as root or: sudo apt-get install -y ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+  echo "setup: installing ${missing[*]} with apt-get"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v uv >/dev/null && [ ! -x "$HOME/.local/bin/uv" ]; then
+  echo "setup: installing uv from PyPI"
+  python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+fi
+uv=$(command -v uv || echo "$HOME/.local/bin/uv")
+
+# uv sync is itself a no-op when .venv matches uv.lock.
+"$uv" sync --frozen --quiet

@@ -1,0 +1,1 @@
+"""Scheduling algorithms and the trace simulator. Pure: no Prefect, no Dask imports."""

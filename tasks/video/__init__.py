@@ -1,0 +1,1 @@
+"""Video scene search: probe, scenes, descriptors, encoding, the scene store, search."""

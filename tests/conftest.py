@@ -1,0 +1,40 @@
+"""Shared fixtures: offline environment, one Prefect test server per session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tasks.settings import OFFLINE_ENV, Settings
+
+for _key, _value in OFFLINE_ENV.items():
+    os.environ.setdefault(_key, _value)
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One temporary Prefect server and database for every flow test in the session.
+
+    Starting the server dominates a small flow's run time, so it is shared.
+    """
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings whose generated state all lives under the test's temporary folder."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        lancedb_uri=str(tmp_path / "data" / "lancedb"),
+        job_store_url=f"sqlite:///{tmp_path / 'data' / 'state' / 'jobs.db'}",
+        checkpoint_root=tmp_path / "data" / "checkpoints",
+        thumbnail_dir=tmp_path / "data" / "thumbnails",
+    )
