@@ -19,16 +19,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tasks.sched.apps import load_apps  # noqa: E402
-from tasks.sched.experiments import (  # noqa: E402
+from tasks.sched.apps import load_apps
+from tasks.sched.experiments import (
     FIDELITY_TOLERANCE,
     fidelity_rows,
     published_mean_jct,
     run_matrix,
 )
-from tasks.sched.registry import POLICIES  # noqa: E402
-from tasks.sched.simulator import SimResult  # noqa: E402
-from tasks.sched.traces import TraceError, find_traces_dir, workload_files  # noqa: E402
+from tasks.sched.registry import POLICIES
+from tasks.sched.simulator import SimResult
+from tasks.sched.traces import TraceError, find_traces_dir, workload_files
 
 TARGET_S = 300.0
 BASE_POLICIES = ("fifo", "optimus", "tiresias")

@@ -32,7 +32,9 @@ def write_app(root: Path, name: str = "cifar10") -> Path:
     rows = ["num_nodes,num_replicas,local_bsz,step_time,sync_time"]
     for nodes, replicas in ((2, 4), (4, 4), (4, 8)):
         for bsz in (10, 20):
-            rows.append(f"{nodes},{replicas},{bsz},{linear_step(nodes, replicas, bsz)},{0.1 * nodes}")
+            rows.append(
+                f"{nodes},{replicas},{bsz},{linear_step(nodes, replicas, bsz)},{0.1 * nodes}"
+            )
     (folder / "scalability.csv").write_text("\n".join(rows) + "\n")
     header = "progress,iteration,metric,grad_sqr,grad_var\n"
     (folder / "validation-10.csv").write_text(header + "100,100,0.5,1,0\n200,200,0.6,1,0\n")
@@ -55,7 +57,10 @@ def write_workload(path: Path, rows: list[tuple[str, float, str, int, int]]) -> 
 def real_traces() -> Path:
     """The shared Pollux traces beside the repository root, or skip the test."""
     repo = Path(__file__).resolve().parents[2]
-    for candidate in (repo.parent / "shared" / "traces" / "pollux", Path("/work/shared/traces/pollux")):
+    for candidate in (
+        repo.parent / "shared" / "traces" / "pollux",
+        Path("/work/shared/traces/pollux"),
+    ):
         if (candidate / "workloads").is_dir():
             return candidate
     pytest.skip("Pollux traces not found at ../shared/traces/pollux beside the repository root")

@@ -19,7 +19,11 @@ def pus(allocation: object) -> dict[str, int]:
 
 class TestFifo:
     def test_runs_in_arrival_order_without_backfill(self) -> None:
-        jobs = [job("c", 2, requested_pus=1), job("a", 0, requested_pus=3), job("b", 1, requested_pus=2)]
+        jobs = [
+            job("c", 2, requested_pus=1),
+            job("a", 0, requested_pus=3),
+            job("b", 1, requested_pus=2),
+        ]
         # a (3) fits, b (2) does not fit in the last 1: FIFO stops, c waits behind b.
         assert pus(FifoPolicy().allocate(jobs, 4)) == {"a": 3}
 
@@ -55,7 +59,11 @@ class TestOptimus:
 
 class TestTiresias:
     def test_new_jobs_in_arrival_order_with_gap_filling(self) -> None:
-        jobs = [job("a", 0, requested_pus=3), job("b", 1, requested_pus=2), job("c", 2, requested_pus=1)]
+        jobs = [
+            job("a", 0, requested_pus=3),
+            job("b", 1, requested_pus=2),
+            job("c", 2, requested_pus=1),
+        ]
         assert pus(TiresiasPolicy().allocate(jobs, 4)) == {"a": 3, "c": 1}
 
     def test_demoted_job_yields_to_new_one(self) -> None:

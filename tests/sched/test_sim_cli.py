@@ -71,7 +71,15 @@ class TestSimErrors:
     def test_absent_traces(self, tmp_path: Path) -> None:
         result = runner.invoke(
             app,
-            ["sim", "--policy", "fifo", "--workload", str(tmp_path), "--traces", str(tmp_path / "x")],
+            [
+                "sim",
+                "--policy",
+                "fifo",
+                "--workload",
+                str(tmp_path),
+                "--traces",
+                str(tmp_path / "x"),
+            ],
         )
         assert result.exit_code == 2
         assert "traces folder" in result.stderr and "not found" in result.stderr

@@ -32,7 +32,9 @@ def apps(tmp_path: Path) -> dict[str, AppModel]:
     return {"cifar10": tiny_app(tmp_path)}
 
 
-def run(apps: dict[str, AppModel], jobs: list[WorkloadJob], policy: object = None, **cfg: object) -> SimResult:
+def run(
+    apps: dict[str, AppModel], jobs: list[WorkloadJob], policy: object = None, **cfg: object
+) -> SimResult:
     config = SimConfig(**{"num_nodes": 1, "gpus_per_node": 4, **cfg})  # type: ignore[arg-type]
     return simulate(jobs, policy or FifoPolicy(), apps, config)  # type: ignore[arg-type]
 
@@ -55,7 +57,9 @@ class Fixed:
 
 
 class TestTiming:
-    def test_first_call_restart_and_completion_inside_interval(self, apps: dict[str, AppModel]) -> None:
+    def test_first_call_restart_and_completion_inside_interval(
+        self, apps: dict[str, AppModel]
+    ) -> None:
         # Policy first sees the job at t=60; 30 s restart; 250 s of training -> 340.
         result = run(apps, [spec()])
         assert result.jobs[0].completion_s == 340.0
@@ -106,7 +110,9 @@ class TestBatchAndEpochs:
 
 
 class TestSchedJobs:
-    def test_remaining_time_from_oracle_and_packed_prediction(self, apps: dict[str, AppModel]) -> None:
+    def test_remaining_time_from_oracle_and_packed_prediction(
+        self, apps: dict[str, AppModel]
+    ) -> None:
         probe = Fixed([1])
         run(apps, [spec(batch=40, gpus=3)], probe)
         job = probe.seen[0][0]
@@ -153,7 +159,9 @@ class TestReport:
 class TestFidelityGate:
     def test_workload_1_within_10_percent_of_published(self) -> None:
         root = real_traces()
-        results = run_matrix([root / "workloads" / "workload-1.csv"], ["optimus", "tiresias"], real_apps())
+        results = run_matrix(
+            [root / "workloads" / "workload-1.csv"], ["optimus", "tiresias"], real_apps()
+        )
         rows = fidelity_rows(results)
         assert len(rows) == 2
         for row in rows:

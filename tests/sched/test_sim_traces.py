@@ -56,7 +56,7 @@ class TestWorkload:
         ]
 
     def test_empty_folder(self, tmp_path: Path) -> None:
-        with pytest.raises(TraceError, match="no .csv files"):
+        with pytest.raises(TraceError, match=r"no \.csv files"):
             workload_files(tmp_path)
 
 
