@@ -210,7 +210,7 @@ class _Job:
             self.placement = ()
             return
         self.placement = node_counts(assignment)
-        self.atomic, self.accum = self.app.batch_split(self.batch, len(assignment))
+        self.atomic, self.accum = self._split(len(assignment))
         self.rescale = restart_s
         self.restarts = 0 if self.restarts is None else self.restarts + 1
 
@@ -220,7 +220,14 @@ class _Job:
         if batch != self.batch:
             self.batch = batch
             if self.assignment:
-                self.atomic, self.accum = app.batch_split(batch, len(self.assignment))
+                self.atomic, self.accum = self._split(len(self.assignment))
+
+    def _split(self, n: int) -> tuple[int, int]:
+        # More GPUs than the batch can feed at the smallest per-GPU batch: the job runs a
+        # larger batch (up to the largest validated one), as an adaptive-batch job would.
+        app = self.app
+        batch = min(max(self.batch, n * app.min_local_bsz), app.max_batch_size)
+        return app.batch_split(batch, n)
 
 
 class _Predictor:

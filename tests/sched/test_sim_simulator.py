@@ -199,3 +199,14 @@ class TestInvariants:
             # Never faster than the restart plus the fastest possible training.
             assert job.jct_s is not None and job.jct_s >= 30 + 100
             assert job.completion_s is not None and job.completion_s > job.arrival_s
+
+
+class TestSmallestPerGpuBatch:
+    def test_more_gpus_than_the_batch_feeds_raise_the_batch(
+        self, apps: dict[str, AppModel]
+    ) -> None:
+        # Batch 10 on 2 GPUs would be 5 per GPU, below the smallest (10): the job runs
+        # batch 20 (10 per GPU, 1.5 s per step, gains 4/3 then 10/7): 112.5 s + 105 s.
+        job = run(apps, [spec(batch=10)], Fixed([2])).jobs[0]
+        assert job.completion_s is not None
+        assert abs(job.completion_s - (90 + 112.5 + 105)) <= 1
