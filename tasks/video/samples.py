@@ -212,14 +212,14 @@ def make_zero_length(dst: Path) -> Path:
 
 
 def standard_scenes() -> list[SampleScene]:
-    """The short narrated reference video used by tests and ``make demo`` (24 s, 5 shots).
+    """The short narrated reference video used by tests and ``make demo`` (28 s, 6 shots).
 
-    Shot 3 (white to olive kind of change) and the similar-colour pair are the cuts a plain
-    ContentDetector misses; shot 4's text appears mid-scene.
+    The last cut (gray to silver: no hue, no saturation, a small brightness step) is the
+    kind a plain ContentDetector misses; shot 4's text appears mid-scene.
 
     Example:
         >>> [s.color for s in standard_scenes()]
-        ['red', 'blue', 'white', 'olive', 'green']
+        ['red', 'blue', 'white', 'olive', 'gray', 'silver']
     """
     return [
         SampleScene(5.0, "red", spoken="The rocket launch is scheduled for tomorrow morning."),
@@ -228,7 +228,8 @@ def standard_scenes() -> list[SampleScene]:
             5.0, "white", spoken="Please bring your umbrella, it will rain.", on_screen="WELCOME"
         ),
         SampleScene(4.0, "olive", on_screen="PIZZA MENU", text_at_s=2.0),
-        SampleScene(5.0, "green", spoken="The kitchen is closed for cleaning."),
+        SampleScene(5.0, "gray", spoken="The kitchen is closed for cleaning."),
+        SampleScene(4.0, "silver"),
     ]
 
 
