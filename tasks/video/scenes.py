@@ -66,7 +66,8 @@ def detect_cuts(info: VideoInfo, *, min_scene_s: float = 1.0) -> list[float]:
     manager.add_detector(AdaptiveDetector(min_scene_len=min_len, min_content_val=12.0))
     manager.add_detector(HistogramDetector(threshold=0.15, bins=64, min_scene_len=min_len))
     try:
-        manager.detect_scenes(video=video)
+        # Every other frame at >= 20 fps: cuts stay within 1/10 s, detection costs half.
+        manager.detect_scenes(video=video, frame_skip=1 if fps >= 20 else 0)
     except Exception as exc:
         raise BadVideoError(f"{info.path}: cannot decode ({type(exc).__name__}: {exc})") from exc
     raw = sorted(start.seconds for start, _ in manager.get_scene_list(start_in_scene=True)[1:])
