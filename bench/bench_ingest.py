@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tasks.settings import Settings, apply_offline_env  # noqa: E402
+from tasks.settings import Settings, apply_offline_env
 
 
 def main() -> int:
@@ -61,15 +61,19 @@ def main() -> int:
         warm = tmp / "warm.mp4"
         make_sample_video(warm, long_scenes(12))
         info = probe_video(video)
-        print(f"video: {info.duration_s:.0f} s narrated, {info.width}x{info.height} "
-              f"@ {info.fps:.0f} fps (rendered in {time.perf_counter() - t0:.1f} s)")
+        print(
+            f"video: {info.duration_s:.0f} s narrated, {info.width}x{info.height} "
+            f"@ {info.fps:.0f} fps (rendered in {time.perf_counter() - t0:.1f} s)"
+        )
 
         t0 = time.perf_counter()
         models = load_models(settings)
         asr = models["asr"]
         describe_video(probe_video(warm), settings, asr=asr)
-        print(f"models loaded and warmed up before timing: {time.perf_counter() - t0:.1f} s "
-              f"(whisper {settings.whisper_model.rsplit('/', 2)[-2]}, int8, VAD)")
+        print(
+            f"models loaded and warmed up before timing: {time.perf_counter() - t0:.1f} s "
+            f"(whisper {settings.whisper_model.rsplit('/', 2)[-2]}, int8, VAD)"
+        )
 
         alone: list[float] = []
         speech_alone: list[float] = []
@@ -87,8 +91,10 @@ def main() -> int:
             scenes, per_stage = describe_video(probe_video(video), settings, asr=asr)
             ingest.append(time.perf_counter() - start)
             stages.append(per_stage)
-            print(f"round {r + 1}: whisperx alone {alone[-1]:.2f} s, speech alone "
-                  f"{speech_alone[-1]:.2f} s, ingest {ingest[-1]:.2f} s, {len(scenes)} scenes")
+            print(
+                f"round {r + 1}: whisperx alone {alone[-1]:.2f} s, speech alone "
+                f"{speech_alone[-1]:.2f} s, ingest {ingest[-1]:.2f} s, {len(scenes)} scenes"
+            )
 
     t_alone = statistics.median(alone)
     t_ingest = statistics.median(ingest)

@@ -10,7 +10,8 @@ end. The per-stage seconds are each stage's own wall time; ``total`` is the whol
 than their sum when speech overlaps.
 
 Example:
-    >>> scenes, seconds = describe_video(probe_video(Path("clip.mp4")), Settings())  # doctest: +SKIP
+    >>> info = probe_video(Path("clip.mp4"))  # doctest: +SKIP
+    >>> scenes, seconds = describe_video(info, Settings())  # doctest: +SKIP
     >>> scenes[0].transcript, seconds["speech"]  # doctest: +SKIP
     ('The rocket launch is scheduled for tomorrow morning.', 0.9)
 """
@@ -193,9 +194,7 @@ def describe_video(
         captions = _timed_call(
             seconds,
             "captions",
-            lambda: captions_for_scenes(
-                frames, model=settings.caption_model, captioner=captioner
-            ),
+            lambda: captions_for_scenes(frames, model=settings.caption_model, captioner=captioner),
         )
         words = words_future.result() if words_future is not None else speech()
     transcripts = assign_to_scenes(words, spans)

@@ -40,9 +40,7 @@ class TestOcrPolarity:
         assert ocr_for_scenes([[_frame_with_text("SUNSET BEACH", 255, 20)]]) == ["SUNSET BEACH"]
 
     def test_dark_text_on_light(self) -> None:
-        assert ocr_for_scenes([[_frame_with_text("MOUNTAIN ROAD", 10, 230)]]) == [
-            "MOUNTAIN ROAD"
-        ]
+        assert ocr_for_scenes([[_frame_with_text("MOUNTAIN ROAD", 10, 230)]]) == ["MOUNTAIN ROAD"]
 
 
 class TestSkipping:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tasks.video.probe import probe_video
@@ -39,7 +41,7 @@ class TestCutDetection:
         assert spans[0].start_s == 0.0
         assert spans[-1].end_s == pytest.approx(info.duration_s)
         assert [s.index for s in spans] == list(range(len(spans)))
-        for a, b in zip(spans, spans[1:], strict=False):
+        for a, b in itertools.pairwise(spans):
             assert a.end_s == b.start_s
 
 

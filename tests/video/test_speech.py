@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import ClassVar
 
 import pytest
 
@@ -65,7 +66,11 @@ class TestNoAudio:
 
 
 class TestAssignToScenes:
-    spans = [SceneSpan(0, 0.0, 5.0), SceneSpan(1, 5.0, 10.0), SceneSpan(2, 10.0, 15.0)]
+    spans: ClassVar[list[SceneSpan]] = [
+        SceneSpan(0, 0.0, 5.0),
+        SceneSpan(1, 5.0, 10.0),
+        SceneSpan(2, 10.0, 15.0),
+    ]
 
     def test_word_goes_to_scene_it_overlaps_most(self) -> None:
         words = [TimedText(4.0, 5.4, "edge"), TimedText(4.7, 6.0, "across")]

@@ -29,8 +29,14 @@ class TestColourTags:
 
     @pytest.mark.parametrize(
         ("bgr", "name"),
-        [((0, 0, 0), "black"), ((0, 165, 255), "orange"), ((0, 255, 255), "yellow"),
-         ((128, 0, 0), "dark blue"), ((128, 0, 128), "purple"), ((0, 128, 0), "green")],
+        [
+            ((0, 0, 0), "black"),
+            ((0, 165, 255), "orange"),
+            ((0, 255, 255), "yellow"),
+            ((128, 0, 0), "dark blue"),
+            ((128, 0, 128), "purple"),
+            ((0, 128, 0), "green"),
+        ],
     )
     def test_named_colours(self, bgr: tuple[int, int, int], name: str) -> None:
         assert dominant_colors(np.full((36, 64, 3), bgr, np.uint8)) == [name]
