@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,16 @@ class TestProbeBadInput:
         )
         with pytest.raises(BadVideoError, match="no video stream"):
             probe_video(wav)
+
+
+class TestUnreadable:
+    @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+    def test_permission_denied(self, sample_videos: SampleVideos, tmp_path: Path) -> None:
+        locked = tmp_path / "locked.mp4"
+        locked.write_bytes(sample_videos.narrated.read_bytes())
+        locked.chmod(0)
+        try:
+            with pytest.raises(BadVideoError, match="permission denied"):
+                probe_video(locked)
+        finally:
+            locked.chmod(0o600)
