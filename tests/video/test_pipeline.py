@@ -54,9 +54,15 @@ class TestDescribeVideo:
 
     def test_video_without_audio(self, sample_videos: SampleVideos, tmp_path: Path) -> None:
         info = probe_video(sample_videos.no_audio)
-        scenes, _ = describe_video(info, Settings(thumbnail_dir=tmp_path, whisper_model="x"))
+        reported: list[str] = []
+        scenes, _ = describe_video(
+            info,
+            Settings(thumbnail_dir=tmp_path, whisper_model="not-loaded-for-silent-video"),
+            on_stage=lambda name, seconds: reported.append(name),
+        )
         assert [s.transcript for s in scenes] == [""] * len(scenes)
         assert scenes[1].ocr == "EXIT GATE"
+        assert sorted(reported) == sorted(STAGES)
 
 
 @pytest.mark.slow
