@@ -183,18 +183,17 @@ def describe_video(
         frames = timed("keyframes", lambda: extract_keyframes(info, spans, keyframes_per_scene))
         ocr = timed("ocr", lambda: ocr_for_scenes(frames))
         tags = timed("visual", lambda: visual_tags_for_scenes(frames))
-        thumbs = timed(
-            "thumbnails",
-            lambda: write_thumbnails(
-                frames, Path(settings.thumbnail_dir), stem=info.content_hash[:16]
-            ),
-        )
         captions = timed(
             "captions",
             lambda: captions_for_scenes(frames, model=settings.caption_model, captioner=captioner),
         )
         words = words_future.result() if words_future is not None else speech()
     transcripts = assign_to_scenes(words, spans)
+    # Last, so that a video failing in any stage leaves no thumbnails behind.
+    thumbs = timed(
+        "thumbnails",
+        lambda: write_thumbnails(frames, Path(settings.thumbnail_dir), stem=info.content_hash[:16]),
+    )
     scenes = assemble_scenes(
         info,
         spans,

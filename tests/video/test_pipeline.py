@@ -64,6 +64,14 @@ class TestDescribeVideo:
         assert scenes[1].ocr == "EXIT GATE"
         assert sorted(reported) == sorted(STAGES)
 
+    def test_failed_stage_leaves_no_thumbnails(
+        self, sample_videos: SampleVideos, tmp_path: Path
+    ) -> None:
+        settings = Settings(thumbnail_dir=tmp_path / "thumbs", caption_model=str(tmp_path / "no"))
+        with pytest.raises(FileNotFoundError, match="not a local folder"):
+            describe_video(probe_video(sample_videos.no_audio), settings)
+        assert not (tmp_path / "thumbs").exists() or not any((tmp_path / "thumbs").iterdir())
+
 
 @pytest.mark.slow
 class TestStageTasksInAFlow:
