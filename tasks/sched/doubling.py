@@ -225,9 +225,7 @@ def total_time(jobs: Sequence[SchedJob], pus: dict[str, int], time_of: TimeFn = 
         >>> total_time([SchedJob("a", 0.0, lambda n: 8.0 / n)], {"a": 2})
         4.0
     """
-    return math.fsum(
-        time_of(j, pus[j.name]) if pus.get(j.name, 0) > 0 else math.inf for j in jobs
-    )
+    return math.fsum(time_of(j, pus[j.name]) if pus.get(j.name, 0) > 0 else math.inf for j in jobs)
 
 
 class DoublingPolicy:

@@ -85,7 +85,8 @@ class JobView:
             )
         if not 1 <= self.min_pus <= self.max_pus:
             raise ValueError(
-                f"job {self.name!r}: need 1 <= min_pus <= max_pus, got {self.min_pus}..{self.max_pus}"
+                f"job {self.name!r}: need 1 <= min_pus <= max_pus, "
+                f"got {self.min_pus}..{self.max_pus}"
             )
 
     def record_step(self, sample: SpeedSample) -> None:

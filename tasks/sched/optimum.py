@@ -60,7 +60,9 @@ def optimum(jobs: Sequence[SchedJob], capacity: int, *, powers_of_two: bool = Fa
     """
     need = sum(j.min_pus for j in jobs)
     if need > capacity:
-        raise ValueError(f"optimum: jobs need {need} PUs at their minimum but only {capacity} exist")
+        raise ValueError(
+            f"optimum: jobs need {need} PUs at their minimum but only {capacity} exist"
+        )
 
     choices: list[list[tuple[int, float]]] = []
     for job in jobs:

@@ -51,11 +51,15 @@ class SpeedSample:
 
     def __post_init__(self) -> None:
         if self.n < 1 or not 1 <= self.nodes <= self.n:
-            raise ValueError(f"speed sample: need 1 <= nodes <= n, got n={self.n} nodes={self.nodes}")
+            raise ValueError(
+                f"speed sample: need 1 <= nodes <= n, got n={self.n} nodes={self.nodes}"
+            )
         if not (self.step_s > 0 and math.isfinite(self.step_s)):
             raise ValueError(f"speed sample: step_s must be positive, got {self.step_s}")
         if self.per_pu_batch <= 0:
-            raise ValueError(f"speed sample: per_pu_batch must be positive, got {self.per_pu_batch}")
+            raise ValueError(
+                f"speed sample: per_pu_batch must be positive, got {self.per_pu_batch}"
+            )
 
 
 @dataclass(frozen=True)
