@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tasks.sched.baselines import FifoPolicy, OptimusOraclePolicy, TiresiasPolicy
+from tasks.sched.doubling import DoublingPolicy
 from tasks.sched.policy import Policy
 
 POLICIES: dict[str, Callable[[], Policy]] = {
     "fifo": FifoPolicy,
     "optimus": OptimusOraclePolicy,
     "tiresias": TiresiasPolicy,
+    "doubling": DoublingPolicy,
 }
 
 
