@@ -41,6 +41,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 from collections.abc import Callable, Sequence
@@ -147,73 +148,100 @@ def plan_doubling(
 
     steps: list[DoublingStep] = []
     free = capacity
-    n: dict[int, int] = {}
-    t: dict[int, float] = {}
+    count = len(jobs)
+    # Hot loop: bind each job's time function and bounds once; the default score is inlined.
+    fns: list[Callable[[int], float]] = (
+        [j.remaining_time for j in jobs]
+        if time_of is job_time
+        else [functools.partial(time_of, j) for j in jobs]
+    )
+    names = [j.name for j in jobs]
+    max_pus = [j.max_pus for j in jobs]
+    claims_score = score is per_pu_gain
+    n = [0] * count
+    t = [math.inf] * count
+    started: list[int] = []
 
     # Phase 1: first PUs, by priority then shortest remaining time then arrival then name.
-    t_min = [time_of(j, j.min_pus) for j in jobs]
-    order = sorted(range(len(jobs)), key=lambda i: _first_order_key(jobs[i], t_min[i]))
+    t_min = [fns[i](j.min_pus) for i, j in enumerate(jobs)]
+    if record_steps or sum(j.min_pus for j in jobs) > capacity:
+        order = sorted(range(count), key=lambda i: _first_order_key(jobs[i], t_min[i]))
+    else:
+        order = range(count)  # every job starts: the order changes nothing, skip the sort
     for i in order:
-        job = jobs[i]
         if free == 0:
             break
-        if job.min_pus > free or not math.isfinite(t_min[i]):
+        lo = jobs[i].min_pus
+        if lo > free or not math.isfinite(t_min[i]):
             continue
-        n[i], t[i] = job.min_pus, t_min[i]
-        free -= job.min_pus
+        n[i], t[i] = lo, t_min[i]
+        free -= lo
+        started.append(i)
         if record_steps:
-            steps.append(DoublingStep("first", job.name, 0, job.min_pus))
+            steps.append(DoublingStep("first", names[i], 0, lo))
 
     # Phase 2: full doublings, best score first.
     heap: list[tuple[float, str, int, int, float]] = []
-
-    def propose(i: int, limit: int | None) -> None:
-        job, cur = jobs[i], n[i]
-        m = min(2 * cur, job.max_pus)
-        if limit is None:
-            t_m = time_of(job, m) if m > cur else math.inf
-        else:
-            # A partial doubling goes to the best count it may reach: remaining time is not
-            # monotone in n (per-PU batch rounding, a ring spilling onto another node).
-            t_m = math.inf
-            for k in range(cur + 1, min(m, cur + limit) + 1):
-                t_k = time_of(job, k)
-                if t_k < t_m:
-                    m, t_m = k, t_k
-        if t_m < t[i]:
-            heapq.heappush(heap, (-score(job, cur, m, t[i], t_m), job.name, i, m, t_m))
-
-    for i in n:
-        propose(i, None)
+    for i in started:
+        cur = n[i]
+        m = min(2 * cur, max_pus[i])
+        if m > cur:
+            t_m = fns[i](m)
+            if t_m < t[i]:
+                sc = (t[i] - t_m) / (m - cur) if claims_score else score(jobs[i], cur, m, t[i], t_m)
+                heap.append((-sc, names[i], i, m, t_m))
+    heapq.heapify(heap)
     while heap and free > 0:
         _, _, i, m, t_m = heapq.heappop(heap)
-        if m - n[i] > free:
+        cur = n[i]
+        if m - cur > free:
             continue  # never fits again: free PUs only shrink
-        gain = (t[i] - t_m) / (m - n[i])
         if record_steps:
-            steps.append(DoublingStep("double", jobs[i].name, n[i], m, gain))
-        free -= m - n[i]
-        n[i], t[i] = m, t_m
-        propose(i, None)
+            steps.append(DoublingStep("double", names[i], cur, m, (t[i] - t_m) / (m - cur)))
+        free -= m - cur
+        n[i] = cur = m
+        t[i] = t_cur = t_m
+        m = min(2 * cur, max_pus[i])
+        if m > cur:
+            t_m = fns[i](m)
+            if t_m < t_cur:
+                if claims_score:
+                    sc = (t_cur - t_m) / (m - cur)
+                else:
+                    sc = score(jobs[i], cur, m, t_cur, t_m)
+                heapq.heappush(heap, (-sc, names[i], i, m, t_m))
 
     # Phase 3: leftover PUs as partial doublings, re-proposed lazily as free PUs shrink.
+    def propose_partial(i: int, limit: int) -> None:
+        cur = n[i]
+        # A partial doubling goes to the best count it may reach: remaining time is not
+        # monotone in n (per-PU batch rounding, a ring spilling onto another node).
+        m, t_m = cur, math.inf
+        for k in range(cur + 1, min(2 * cur, max_pus[i], cur + limit) + 1):
+            t_k = fns[i](k)
+            if t_k < t_m:
+                m, t_m = k, t_k
+        if t_m < t[i]:
+            sc = score(jobs[i], cur, m, t[i], t_m)
+            heapq.heappush(heap, (-sc, names[i], i, m, t_m))
+
     if leftover == "partial" and free > 0:
         heap.clear()
-        for i in n:
-            propose(i, free)
+        for i in started:
+            propose_partial(i, free)
         while heap and free > 0:
             _, _, i, m, t_m = heapq.heappop(heap)
             if m - n[i] > free:
-                propose(i, free)
+                propose_partial(i, free)
                 continue
-            gain = (t[i] - t_m) / (m - n[i])
             if record_steps:
-                steps.append(DoublingStep("leftover", jobs[i].name, n[i], m, gain))
+                gain = (t[i] - t_m) / (m - n[i])
+                steps.append(DoublingStep("leftover", names[i], n[i], m, gain))
             free -= m - n[i]
             n[i], t[i] = m, t_m
-            propose(i, free)
+            propose_partial(i, free)
 
-    return DoublingPlan({jobs[i].name: n[i] for i in n}, steps, free)
+    return DoublingPlan({names[i]: n[i] for i in started}, steps, free)
 
 
 def total_time(jobs: Sequence[SchedJob], pus: dict[str, int], time_of: TimeFn = job_time) -> float:

@@ -244,8 +244,17 @@ class SpeedModel:
             >>> SpeedModel(SpeedParams(0.1, 0.0, 0.0, 0.0, 0.0, 0.0)).step_seconds(1, 1, 32)
             0.1
         """
+        # Inlined (not via sync_seconds): policies call this tens of thousands of times per
+        # decision, and the call overhead was most of a 10,000-job decision.
         p = self.params
-        return p.c0 + p.c1 * per_pu_batch + self.sync_seconds(n, nodes)
+        t = p.c0 + p.c1 * per_pu_batch
+        if n > 1:
+            volume, hops = 2.0 * (n - 1) / n, 2.0 * (n - 1)
+            if nodes <= 1:
+                t += volume * p.g_intra + hops * p.l_intra
+            else:
+                t += volume * p.g_inter + hops * p.l_inter
+        return t
 
     def throughput(self, n: int, nodes: int, per_pu_batch: float) -> float:
         """Examples per second on ``n`` PUs."""
