@@ -142,8 +142,7 @@ def plan_doubling(
     """
     if capacity < 0:
         raise ValueError(f"capacity must be >= 0, got {capacity}")
-    names = {j.name for j in jobs}
-    if len(names) != len(jobs):
+    if len({j.name for j in jobs}) != len(jobs):
         raise ValueError("jobs: names must be unique")
 
     steps: list[DoublingStep] = []
@@ -164,6 +163,7 @@ def plan_doubling(
 
     # Phase 1: first PUs, by priority then shortest remaining time then arrival then name.
     t_min = [fns[i](j.min_pus) for i, j in enumerate(jobs)]
+    order: Sequence[int]
     if record_steps or sum(j.min_pus for j in jobs) > capacity:
         order = sorted(range(count), key=lambda i: _first_order_key(jobs[i], t_min[i]))
     else:

@@ -12,6 +12,7 @@ Example:
     ['j0', 'j1', 'j2']
     >>> jobs[0].remaining_time(2) < jobs[0].remaining_time(1)
     True
+    >>> from tasks.sched.speed import nodes_for
     >>> t = jobs[0].remaining_time
     >>> m = t.model
     >>> t(6) == t.steps * m.step_seconds(6, nodes_for(6, 4), -(-t.batch // 6))
@@ -24,7 +25,7 @@ import random
 from dataclasses import dataclass
 
 from tasks.sched.policy import SchedJob
-from tasks.sched.speed import SpeedModel, SpeedParams, nodes_for
+from tasks.sched.speed import SpeedModel, SpeedParams
 
 __all__ = ["RingJobTime", "random_jobs"]
 
