@@ -160,39 +160,51 @@ def plan_doubling(
     n = [0] * count
     t = [math.inf] * count
     started: list[int] = []
+    # A job "can run" at its minimum when its time there is finite (NaN counts as cannot).
 
     # Phase 1: first PUs, by priority then shortest remaining time then arrival then name.
-    t_min = [fns[i](j.min_pus) for i, j in enumerate(jobs)]
-    order: Sequence[int]
-    if record_steps or sum(j.min_pus for j in jobs) > capacity:
-        order = sorted(range(count), key=lambda i: _first_order_key(jobs[i], t_min[i]))
+    mins = [j.min_pus for j in jobs]
+    t_min = [f(lo) for f, lo in zip(fns, mins, strict=True)]
+    if not record_steps and sum(mins) <= capacity:
+        # Every job that can run starts, so the order changes nothing: skip the sort.
+        started = [i for i in range(count) if t_min[i] < math.inf]
+        for i in started:
+            n[i], t[i] = mins[i], t_min[i]
+        free -= sum(mins[i] for i in started)
     else:
-        order = range(count)  # every job starts: the order changes nothing, skip the sort
-    for i in order:
-        if free == 0:
-            break
-        lo = jobs[i].min_pus
-        if lo > free or not math.isfinite(t_min[i]):
-            continue
-        n[i], t[i] = lo, t_min[i]
-        free -= lo
-        started.append(i)
-        if record_steps:
-            steps.append(DoublingStep("first", names[i], 0, lo))
+        order = sorted(range(count), key=lambda i: _first_order_key(jobs[i], t_min[i]))
+        for i in order:
+            if free == 0:
+                break
+            lo = mins[i]
+            if lo > free or not t_min[i] < math.inf:
+                continue
+            n[i], t[i] = lo, t_min[i]
+            free -= lo
+            started.append(i)
+            if record_steps:
+                steps.append(DoublingStep("first", names[i], 0, lo))
 
     # Phase 2: full doublings, best score first.
     heap: list[tuple[float, str, int, int, float]] = []
+    push, pop = heapq.heappush, heapq.heappop
     for i in started:
         cur = n[i]
-        m = min(2 * cur, max_pus[i])
+        m = 2 * cur
+        if m > max_pus[i]:
+            m = max_pus[i]
         if m > cur:
             t_m = fns[i](m)
-            if t_m < t[i]:
-                sc = (t[i] - t_m) / (m - cur) if claims_score else score(jobs[i], cur, m, t[i], t_m)
+            t_cur = t[i]
+            if t_m < t_cur:
+                if claims_score:
+                    sc = (t_cur - t_m) / (m - cur)
+                else:
+                    sc = score(jobs[i], cur, m, t_cur, t_m)
                 heap.append((-sc, names[i], i, m, t_m))
     heapq.heapify(heap)
     while heap and free > 0:
-        _, _, i, m, t_m = heapq.heappop(heap)
+        _, _, i, m, t_m = pop(heap)
         cur = n[i]
         if m - cur > free:
             continue  # never fits again: free PUs only shrink
@@ -201,7 +213,9 @@ def plan_doubling(
         free -= m - cur
         n[i] = cur = m
         t[i] = t_cur = t_m
-        m = min(2 * cur, max_pus[i])
+        m = 2 * cur
+        if m > max_pus[i]:
+            m = max_pus[i]
         if m > cur:
             t_m = fns[i](m)
             if t_m < t_cur:
@@ -209,7 +223,7 @@ def plan_doubling(
                     sc = (t_cur - t_m) / (m - cur)
                 else:
                     sc = score(jobs[i], cur, m, t_cur, t_m)
-                heapq.heappush(heap, (-sc, names[i], i, m, t_m))
+                push(heap, (-sc, names[i], i, m, t_m))
 
     # Phase 3: leftover PUs as partial doublings, re-proposed lazily as free PUs shrink.
     def propose_partial(i: int, limit: int) -> None:
