@@ -9,7 +9,8 @@ is interpolated inside the interval (rounded to whole seconds, as the reference 
 
 Example:
     >>> apps = load_apps(find_traces_dir())  # doctest: +SKIP
-    >>> result = simulate(read_workload("workload-1.csv"), get_policy("optimus"), apps)
+    >>> jobs = read_workload("workload-1.csv")  # doctest: +SKIP
+    >>> result = simulate(jobs, get_policy("optimus"), apps)  # doctest: +SKIP
     >>> round(result.mean_jct_s)  # doctest: +SKIP
     4100
 """
@@ -209,7 +210,7 @@ class _Job:
             self.placement = ()
             return
         self.placement = node_counts(assignment)
-        self.atomic, self.accum = self.app.batch_split(self.batch, len(assignment))
+        self.atomic, self.accum = self._split(len(assignment))
         self.rescale = restart_s
         self.restarts = 0 if self.restarts is None else self.restarts + 1
 
@@ -219,7 +220,14 @@ class _Job:
         if batch != self.batch:
             self.batch = batch
             if self.assignment:
-                self.atomic, self.accum = app.batch_split(batch, len(self.assignment))
+                self.atomic, self.accum = self._split(len(self.assignment))
+
+    def _split(self, n: int) -> tuple[int, int]:
+        # More GPUs than the batch can feed at the smallest per-GPU batch: the job runs a
+        # larger batch (up to the largest validated one), as an adaptive-batch job would.
+        app = self.app
+        batch = min(max(self.batch, n * app.min_local_bsz), app.max_batch_size)
+        return app.batch_split(batch, n)
 
 
 class _Predictor:
@@ -303,11 +311,12 @@ def simulate(
         ValueError: the policy gave out more GPUs than exist or named an unknown job.
 
     Example:
-        >>> simulate([], get_policy("fifo"), {}).jobs
+        >>> from tasks.sched.baselines import FifoPolicy
+        >>> simulate([], FifoPolicy(), {}).jobs
         []
     """
     config = config or SimConfig()
-    rule: PlacementRule = config.placement or getattr(policy, "placement", "pack")
+    rule: PlacementRule = config.placement or getattr(policy, "placement", None) or "pack"
     nodes = {f"n{i}": config.gpus_per_node for i in range(config.num_nodes)}
     predictor = _Predictor(config.gpus_per_node)
     pending = [_Job(spec, apps_by_name(apps, spec.application)) for spec in workload]
