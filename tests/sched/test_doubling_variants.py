@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tasks.sched.doubling_variants import DoublingVariant, rate_gain
+from tasks.sched.instances import random_jobs
 from tasks.sched.policy import Policy, SchedJob
 from tasks.sched.registry import POLICIES, get_policy
 
@@ -75,6 +80,32 @@ class TestRestartAware:
         assert pus(DoublingVariant(score="claims"), jobs, 3) == {"old": 1, "new": 2}
         aware = DoublingVariant(score="claims", restart_s=30.0)
         assert pus(aware, jobs, 3) == {"old": 2, "new": 1}
+
+
+class TestProperties:
+    @settings(max_examples=80, deadline=None)
+    @given(
+        st.integers(0, 2**32 - 1),
+        st.integers(1, 10),
+        st.integers(0, 48),
+        st.sampled_from(["claims", "rate", "srpt"]),
+        st.sampled_from([0.0, 30.0]),
+    )
+    def test_capacity_and_bounds_respected(
+        self, seed: int, count: int, capacity: int, score: str, restart_s: float
+    ) -> None:
+        rng = random.Random(seed)
+        jobs = random_jobs(rng, count, with_bounds=True)
+        jobs = [  # some already running, so the restart charge applies to them
+            j if rng.random() < 0.5 else dataclasses.replace(j, current_pus=j.min_pus) for j in jobs
+        ]
+        policy = DoublingVariant(score=score, restart_s=restart_s)  # type: ignore[arg-type]
+        alloc = policy.allocate(jobs, capacity)
+        assert sum(a.pus for a in alloc.values()) <= capacity
+        by_name = {j.name: j for j in jobs}
+        for name, a in alloc.items():
+            assert by_name[name].min_pus <= a.pus <= by_name[name].max_pus
+        assert policy.allocate(list(reversed(jobs)), capacity) == alloc
 
 
 class TestRegistry:
