@@ -131,7 +131,8 @@ def plan_doubling(
         record_steps: keep the list of steps (turn off for very large decisions).
 
     Returns:
-        The PUs of every job that got any, in the order they started, and the steps taken.
+        The PUs of every job that got any, in the order they started (input order when every
+        job fits and no steps are recorded), and the steps taken.
 
     Raises:
         ValueError: negative capacity or duplicate job names.
@@ -142,8 +143,11 @@ def plan_doubling(
     """
     if capacity < 0:
         raise ValueError(f"capacity must be >= 0, got {capacity}")
-    if len({j.name for j in jobs}) != len(jobs):
-        raise ValueError("jobs: names must be unique")
+    seen: set[str] = set()
+    for j in jobs:
+        if j.name in seen:
+            raise ValueError(f"jobs: job name {j.name!r} appears twice; names must be unique")
+        seen.add(j.name)
 
     steps: list[DoublingStep] = []
     free = capacity
