@@ -77,6 +77,13 @@ class TestLearning:
         view.refresh()
         assert view.epochs_left == pytest.approx(curve.epoch_flat(0.01) - 5, rel=0.02)
 
+    def test_accuracy_history_with_target(self) -> None:
+        view = job(max_epochs=90, metric_increasing=True, target=0.8)
+        for k in range(1, 7):
+            view.record_epoch(k, 0.9 - 1.0 / (0.5 * k + 1.0))  # reaches 0.8 at epoch 18
+        view.refresh()
+        assert view.epochs_left == pytest.approx(18 - 6, rel=0.02)
+
     def test_non_finite_loss_rejected(self) -> None:
         with pytest.raises(ValueError, match="not finite"):
             job(name="bad").record_epoch(1, math.nan)
