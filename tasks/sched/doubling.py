@@ -190,22 +190,24 @@ def plan_doubling(
                 steps.append(DoublingStep("first", names[i], 0, lo))
 
     # Phase 2: full doublings, best score first.
-    heap: list[tuple[float, str, int, int, float]] = []
     push, pop = heapq.heappush, heapq.heappop
-    for i in started:
-        cur = n[i]
-        m = 2 * cur
-        if m > max_pus[i]:
-            m = max_pus[i]
-        if m > cur:
-            t_m = fns[i](m)
-            t_cur = t[i]
-            if t_m < t_cur:
-                if claims_score:
-                    sc = (t_cur - t_m) / (m - cur)
-                else:
-                    sc = score(jobs[i], cur, m, t_cur, t_m)
-                heap.append((-sc, names[i], i, m, t_m))
+    # The first proposal of every started job, built with comprehensions (the bulk of a large
+    # decision; a plain loop was a third slower).
+    targets = [(i, min(2 * n[i], max_pus[i])) for i in started]
+    proposals = [(i, m, fns[i](m)) for i, m in targets if m > n[i]]
+    heap: list[tuple[float, str, int, int, float]]
+    if claims_score:
+        heap = [
+            ((t_m - t[i]) / (m - n[i]), names[i], i, m, t_m)
+            for i, m, t_m in proposals
+            if t_m < t[i]
+        ]
+    else:
+        heap = [
+            (-score(jobs[i], n[i], m, t[i], t_m), names[i], i, m, t_m)
+            for i, m, t_m in proposals
+            if t_m < t[i]
+        ]
     heapq.heapify(heap)
     while heap and free > 0:
         _, _, i, m, t_m = pop(heap)
