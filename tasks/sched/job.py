@@ -74,8 +74,8 @@ class JobView:
     target: float | None = None
     samples: list[SpeedSample] = field(default_factory=list)
     history: list[tuple[float, float]] = field(default_factory=list)
-    _model: SpeedModel | None = field(default=None, repr=False)
-    _epochs_left: float | None = field(default=None, repr=False)
+    _model: SpeedModel | None = field(default=None, init=False, repr=False, compare=False)
+    _epochs_left: float | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.examples_per_epoch < 1:
