@@ -68,6 +68,14 @@ class TestLearning:
         )
         assert view.remaining_time(2) < before
 
+    def test_sched_job_is_a_snapshot(self) -> None:
+        view = job()
+        sched = view.to_sched_job()
+        before = sched.remaining_time(2)
+        view.record_step(SpeedSample(2, 1, 64, 10.0))  # far slower than the prior says
+        assert sched.remaining_time(2) == before
+        assert view.to_sched_job().remaining_time(2) > before
+
     def test_loss_history_shortens_the_estimate(self) -> None:
         view = job(max_epochs=90)
         curve = LossCurve(1.0, 1.0, 0.2)
