@@ -16,8 +16,8 @@ One decision for J jobs on C PUs, with ``T_j(n)`` the job's remaining time on ``
    ends when no proposal is left: none fits or none improves (``T(m) >= T(n)``).
 3. **Leftover PUs.** The claims only double, so the reference leaves PUs that no full
    doubling fits idle (``leftover="idle"``, the default). That keeps "more PUs never lengthen
-   the plan" true on every random instance we tried (30,000). With ``leftover="partial"`` they go, by
-   the same score, to partial doublings: each job proposes the count in
+   the plan" true on every random instance we tried (30,000). With ``leftover="partial"``
+   they go, by the same score, to partial doublings: each job proposes the count in
    ``n+1 .. n + min(n, free, max_pus - n)`` with the least remaining time, while one improves
    (phase 2 ends with fewer free PUs than the smallest improving doubling needs, so the scan is
    short). That uses the PUs but breaks the property on about 0.2% of random instances: a
