@@ -169,12 +169,13 @@ def plan_doubling(
     # Phase 1: first PUs, by priority then shortest remaining time then arrival then name.
     mins = [j.min_pus for j in jobs]
     t_min = [f(lo) for f, lo in zip(fns, mins, strict=True)]
-    if not record_steps and sum(mins) <= capacity:
+    total_min = sum(mins)
+    if not record_steps and total_min <= capacity:
         # Every job that can run starts, so the order changes nothing: skip the sort.
         started = [i for i in range(count) if t_min[i] < math.inf]
         for i in started:
             n[i], t[i] = mins[i], t_min[i]
-        free -= sum(mins[i] for i in started)
+        free -= total_min if len(started) == count else sum(mins[i] for i in started)
     else:
         order = sorted(range(count), key=lambda i: _first_order_key(jobs[i], t_min[i]))
         for i in order:
@@ -193,7 +194,7 @@ def plan_doubling(
     push, pop = heapq.heappush, heapq.heappop
     # The first proposal of every started job, built with comprehensions (the bulk of a large
     # decision; a plain loop was a third slower).
-    targets = [(i, min(2 * n[i], max_pus[i])) for i in started]
+    targets = [(i, 2 * n[i] if 2 * n[i] <= max_pus[i] else max_pus[i]) for i in started]
     proposals = [(i, m, fns[i](m)) for i, m in targets if m > n[i]]
     heap: list[tuple[float, str, int, int, float]]
     if claims_score:
@@ -315,4 +316,9 @@ class DoublingPolicy:
             leftover=self.leftover,
             record_steps=False,
         )
-        return {name: Assignment(pus) for name, pus in plan.pus.items()}
+        # Assignments are immutable: share one per PU count (10,000 jobs, a dozen counts).
+        shared: dict[int, Assignment] = {}
+        return {
+            name: shared.get(pus) or shared.setdefault(pus, Assignment(pus))
+            for name, pus in plan.pus.items()
+        }
