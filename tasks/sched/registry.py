@@ -12,12 +12,28 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tasks.sched.baselines import FifoPolicy, OptimusOraclePolicy, TiresiasPolicy
+from tasks.sched.doubling import DoublingPolicy
+from tasks.sched.doubling_variants import DoublingVariant
 from tasks.sched.policy import Policy
 
 POLICIES: dict[str, Callable[[], Policy]] = {
     "fifo": FifoPolicy,
     "optimus": OptimusOraclePolicy,
     "tiresias": TiresiasPolicy,
+    "doubling": DoublingPolicy,
+    "doubling-srtf": lambda: DoublingVariant(score="rate", name="doubling-srtf"),
+    "doubling-goodput": lambda: DoublingVariant(
+        score="claims", goodput=True, name="doubling-goodput"
+    ),
+    "doubling-restart-aware": lambda: DoublingVariant(
+        score="claims", restart_s=30.0, name="doubling-restart-aware"
+    ),
+    "doubling-srtf-goodput": lambda: DoublingVariant(
+        score="rate", goodput=True, name="doubling-srtf-goodput"
+    ),
+    "doubling-plus": lambda: DoublingVariant(
+        score="rate", goodput=True, restart_s=300.0, name="doubling-plus"
+    ),
 }
 
 

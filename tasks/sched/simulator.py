@@ -256,10 +256,21 @@ def _sched_job(job: _Job, predictor: _Predictor) -> SchedJob:
             return math.inf
         return remaining * predictor.step(app, batch, n)
 
+    # Batch-choosing policies get the true remaining iterations *including* the rest of the
+    # current epoch. The published oracle (``remaining_time``, kept as is for Optimus's
+    # fidelity) leaves the current epoch out, so in a job's last epoch every batch size looks
+    # one iteration from done and the smallest batch on one GPU wins: for BERT (2 epochs)
+    # that is half the job. See docs/sched-core.md.
+    p_lo, p_hi = app.progress_at(epoch), app.progress_at(epoch + 1)
+    epoch_left = min(1.0, max(0.0, (p_hi - job.progress) / (p_hi - p_lo))) if p_hi > p_lo else 0.0
+
     def remaining_time_at(n: int, b: int) -> float:
         if n < 1 or n > app.max_gpus(b):
             return math.inf
-        return app.remaining_iterations(b, epoch) * predictor.step(app, b, n)
+        done_before = app.iterations(b, epoch - 1) if epoch > 0 else 0.0
+        current = epoch_left * (app.iterations(b, epoch) - done_before)
+        after = app.iterations(b, app.max_epochs - 1) - app.iterations(b, epoch)
+        return max(current + after, 1.0) * predictor.step(app, b, n)
 
     return SchedJob(
         name=job.spec.name,
