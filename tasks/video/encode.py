@@ -61,15 +61,24 @@ def modality_texts(scene: Scene) -> dict[str, str]:
     }
 
 
-def descriptor_text(scene: Scene) -> str:
-    """All descriptors of ``scene`` as one labelled text (fused vector and full-text index).
+def descriptor_text(scene: Scene, labelled: bool = True) -> str:
+    """All descriptors of ``scene`` as one text.
+
+    Args:
+        scene: the scene.
+        labelled: name each descriptor (for the fused vector); the full-text index takes
+            the unlabelled text so that a label word ("screen") matches no scene.
 
     Example:
         >>> descriptor_text(Scene("a.mp4", "h", 0, 0.0, 5.0, transcript="hi", ocr="EXIT"))
         'Speech: hi. On-screen text: EXIT.'
+        >>> descriptor_text(Scene("a.mp4", "h", 0, 0.0, 5.0, transcript="hi", ocr="EXIT"), False)
+        'hi. EXIT.'
     """
-    parts = [f"{_LABELS[m]}: {t}." for m, t in modality_texts(scene).items() if t]
-    return " ".join(parts)
+    texts = modality_texts(scene)
+    if labelled:
+        return " ".join(f"{_LABELS[m]}: {t}." for m, t in texts.items() if t)
+    return " ".join(f"{t}." for t in texts.values() if t)
 
 
 @dataclass(frozen=True)
@@ -115,8 +124,13 @@ class Encoder:
         """
         with cls._lock:
             if path not in cls._cache:
+                import torch
                 from sentence_transformers import SentenceTransformer
 
+                # One intra-op thread: query batches are tiny (thread hand-off costs more than
+                # it saves, 5-20x slower on a busy 2-core box) and each Dask worker already
+                # owns one core.
+                torch.set_num_threads(1)
                 cls._cache[path] = cls(SentenceTransformer(path, device="cpu"))
             return cls._cache[path]
 

@@ -113,7 +113,7 @@ def scene_rows(
             "tags": list(scene.tags),
             "caption": scene.caption,
             "thumbnail": scene.thumbnail,
-            "text": descriptor_text(scene),
+            "text": descriptor_text(scene, labelled=False),
             "vector": np.asarray(vec.fused, np.float32),
             "ingested_at": stamp,
         }
@@ -153,6 +153,7 @@ class SceneStore:
         self.dim = dim
         self._table: Any = None
         self._dirty = False
+        self._text_index = False
 
     @classmethod
     def open(cls, uri: str, dim: int | None = None) -> SceneStore:
@@ -250,6 +251,15 @@ class SceneStore:
         self._dirty = True
         return WriteResult(video, video_hash, "written", len(rows), replaced)
 
+    def has_text_index(self) -> bool:
+        """Whether the full-text index on the descriptor text exists."""
+        if self._text_index:
+            return True
+        if self.table is None:
+            return False
+        self._text_index = any(tuple(ix.columns) == ("text",) for ix in self.table.list_indices())
+        return self._text_index
+
     def finish_batch(self) -> bool:
         """After a batch of writes: (re)build the full-text index and ``optimize()``.
 
@@ -261,9 +271,9 @@ class SceneStore:
         from lancedb.index import FTS
 
         table = self.table
-        indexed = {tuple(ix.columns) for ix in table.list_indices()}
-        if ("text",) not in indexed:
+        if not self.has_text_index():
             table.create_index("text", config=FTS(with_position=False), replace=True)
+            self._text_index = True
         table.optimize()
         self._dirty = False
         return True
