@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from prefect import task
 
 from tasks.video.records import Scene
 
@@ -109,9 +108,7 @@ class Encoder:
     def __init__(self, model: Any, batch_size: int = 64) -> None:
         self.model = model
         self.batch_size = batch_size
-        get_dim = getattr(model, "get_embedding_dimension", None) or getattr(
-            model, "get_sentence_embedding_dimension"
-        )
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         self.dim = int(get_dim())
 
     @classmethod
@@ -219,9 +216,3 @@ def encode_query(query: str, settings: Settings) -> Vector:
         (384,)
     """
     return Encoder.load(settings.embedding_model).encode_query(query)
-
-
-@task(name="encode", retries=0)
-def encode_task(scenes: list[Scene], settings: Settings) -> list[SceneVectors]:
-    """Prefect task: :func:`encode_scenes` on a Dask worker."""
-    return encode_scenes(scenes, settings)
