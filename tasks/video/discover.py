@@ -16,7 +16,23 @@ from datetime import datetime
 from pathlib import Path
 
 VIDEO_EXTENSIONS: frozenset[str] = frozenset(
-    [".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts", ".3gp", ".ogv"]
+    {
+        ".mp4",
+        ".m4v",
+        ".mov",
+        ".mkv",
+        ".webm",
+        ".avi",
+        ".wmv",
+        ".flv",
+        ".mpg",
+        ".mpeg",
+        ".ts",
+        ".mts",
+        ".m2ts",
+        ".3gp",
+        ".ogv",
+    }
 )
 """File name endings treated as video when a folder is searched (any case)."""
 

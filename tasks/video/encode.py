@@ -9,7 +9,8 @@ empty modality gets the zero vector so that it never matches anything.
 Example:
     >>> from tasks.video.records import Scene
     >>> enc = Encoder.load("path/to/all-MiniLM-L6-v2")  # doctest: +SKIP
-    >>> vectors = enc.encode_scenes([Scene("a.mp4", "h", 0, 0.0, 5.0, transcript="hi")])  # doctest: +SKIP
+    >>> scene = Scene("a.mp4", "h", 0, 0.0, 5.0, transcript="hi")
+    >>> vectors = enc.encode_scenes([scene])  # doctest: +SKIP
     >>> vectors[0].fused.shape  # doctest: +SKIP
     (384,)
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -102,13 +103,15 @@ class Encoder:
         batch_size: texts per forward pass.
     """
 
-    _cache: dict[str, Encoder] = {}
+    _cache: ClassVar[dict[str, Encoder]] = {}
     _lock = threading.Lock()
 
     def __init__(self, model: Any, batch_size: int = 64) -> None:
         self.model = model
         self.batch_size = batch_size
-        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        # sentence-transformers 5.x renamed the method; keep both spellings working.
+        get_dim = getattr(model, "get_embedding_dimension", None)
+        get_dim = get_dim or model.get_sentence_embedding_dimension
         self.dim = int(get_dim())
 
     @classmethod
@@ -160,7 +163,8 @@ class Encoder:
         drowned by a long transcript.
 
         Example:
-            >>> vs = Encoder.load(path).encode_scenes([Scene("a", "h", 0, 0, 1, ocr="EXIT")])  # doctest: +SKIP
+            >>> enc = Encoder.load(path)  # doctest: +SKIP
+            >>> vs = enc.encode_scenes([Scene("a", "h", 0, 0, 1, ocr="EXIT")])  # doctest: +SKIP
             >>> float(vs[0].modalities["transcript"].sum())  # doctest: +SKIP
             0.0
         """

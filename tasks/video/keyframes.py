@@ -17,7 +17,7 @@ import numpy as np
 
 from tasks.video.records import BadVideoError, SceneSpan, VideoInfo
 
-__all__ = ["extract_keyframes", "keyframe_times"]
+__all__ = ["keyframe_times", "extract_keyframes"]
 
 # Keep frames at most this wide: enough for OCR of subtitles, bounded memory for 4K input.
 MAX_WIDTH = 1280

@@ -24,7 +24,32 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 COLOUR_WORDS: frozenset[str] = frozenset(
-    ["red", "orange", "yellow", "green", "blue", "purple", "violet", "pink", "brown", "black", "white", "grey", "gray", "cyan", "magenta", "olive", "navy", "teal", "maroon", "gold", "silver", "beige", "turquoise", "lime"]
+    {
+        "red",
+        "orange",
+        "yellow",
+        "green",
+        "blue",
+        "purple",
+        "violet",
+        "pink",
+        "brown",
+        "black",
+        "white",
+        "grey",
+        "gray",
+        "cyan",
+        "magenta",
+        "olive",
+        "navy",
+        "teal",
+        "maroon",
+        "gold",
+        "silver",
+        "beige",
+        "turquoise",
+        "lime",
+    }
 )
 """Colour names a query may use; they weight the visual-tag vectors."""
 
@@ -80,7 +105,35 @@ _SPLIT_RE = re.compile(r"\s*(?:[,;]|\b(?:" + "|".join(_SPLIT_WORDS) + r")\b)\s*"
 _QUOTE_RE = re.compile(r"\"([^\"]+)\"|“([^”]+)”|'([^']{2,})'(?!\w)")
 _WORD_RE = re.compile(r"[A-Za-z0-9]+")
 _FILLER = frozenset(
-    ["a", "an", "the", "of", "in", "on", "at", "to", "is", "are", "was", "were", "it", "its", "this", "that", "there", "some", "someone", "somebody", "scene", "video", "shows", "showing", "where", "which", "who"]
+    {
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "is",
+        "are",
+        "was",
+        "were",
+        "it",
+        "its",
+        "this",
+        "that",
+        "there",
+        "some",
+        "someone",
+        "somebody",
+        "scene",
+        "video",
+        "shows",
+        "showing",
+        "where",
+        "which",
+        "who",
+    }
 )
 
 
