@@ -136,7 +136,7 @@ def ingest_files(files: list[str], settings: Settings) -> list[FileReport]:
         annotation = {"resources": {"GPU": 1}} if gpu else {}
         with dask.annotate(**annotation):
             described = describe_task.submit(probed, settings, stored)  # type: ignore[call-overload]
-        encoded = encode_task.submit(described, settings)  # type: ignore[call-overload]
+        encoded = encode_task.submit(described, settings)
         stage_of.update({probed: (path, "probe"), described: (path, "describe")})
         stage_of[encoded] = (path, "encode")
 
