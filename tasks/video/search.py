@@ -104,7 +104,10 @@ class SceneSearcher:
 
     # -- one part -------------------------------------------------------------------------
 
-    def _fetch(self, part: QueryPart, qvec: Any, cvec: Any) -> dict[str, _Candidate]:
+    def _fetch(
+        self, part: QueryPart, qvec: Any, cvec: Any
+    ) -> tuple[dict[str, _Candidate], list[str]]:
+        """Candidates from every list, and the full-text hits in BM25 order."""
         table = self.store.table
         n = self.config.candidates
         cols = [*_ROW_COLUMNS, "thumbnail", *_VECTOR_COLUMNS]
@@ -112,7 +115,7 @@ class SceneSearcher:
         for row in (
             table.search(qvec, vector_column_name="vector")
             .distance_type("cosine")
-            .select(cols)
+            .select([*cols, "_distance"])
             .limit(n)
             .to_list()
         ):
@@ -122,21 +125,23 @@ class SceneSearcher:
                 table.search(cvec, vector_column_name=vector_column(modality))
                 .distance_type("cosine")
                 .where(f"{modality} != ''" if modality != "tags" else "array_length(tags) > 0")
-                .select(cols)
+                .select([*cols, "_distance"])
                 .limit(n)
                 .to_list()
             ):
                 found.setdefault(row["key"], _Candidate(row))
         words = fts_text(part.content)
+        text_hits: list[str] = []
         if words and self.store.has_text_index():
-            for row in table.search(words, query_type="fts").select(cols).limit(n).to_list():
+            for row in table.search(words, query_type="fts").select([*cols, "_score"]).limit(n).to_list():
                 found.setdefault(row["key"], _Candidate(row)).text_hit = True
-        return found
+                text_hits.append(row["key"])
+        return found, text_hits
 
     def _search_part(self, part: QueryPart) -> tuple[list[tuple[str, float]], dict[str, Any]]:
         """Rank the scenes for one part: ``([(key, score)], {key: details})``."""
         qvec, cvec = self.encoder.encode_queries([part.text, part.content])
-        found = self._fetch(part, qvec, cvec)
+        found, text_hits = self._fetch(part, qvec, cvec)
         if not found:
             return [], {}
         keys = list(found)
@@ -150,9 +155,8 @@ class SceneSearcher:
             found[k].per_modality = {m: float(per_mod[m][i]) for m in MODALITIES}
         lists = [[keys[i] for i in np.argsort(-fused, kind="stable")]]
         weights = [1.0]
-        texts = [k for k in keys if found[k].text_hit]
-        if texts:
-            lists.append(texts)  # already in BM25 order: dict keeps insertion order
+        if text_hits:
+            lists.append(text_hits)
             weights.append(self.config.fts_weight)
         for m in part.modalities:
             lists.append([keys[i] for i in np.argsort(-per_mod[m], kind="stable")])
