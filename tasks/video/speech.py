@@ -32,6 +32,7 @@ __all__ = [
     "load_asr",
     "speech_for_scenes",
     "transcribe",
+    "transcribe_video",
 ]
 
 SpeechMode = Literal["words", "segments"]
@@ -185,6 +186,47 @@ def assign_to_scenes(items: list[TimedText], spans: list[SceneSpan]) -> list[str
     return [" ".join(words) for words in texts]
 
 
+def transcribe_video(
+    info: VideoInfo,
+    *,
+    asr: Any = None,
+    model: str | None = None,
+    language: str | None = "en",
+    mode: SpeechMode = "words",
+    align: bool = False,
+) -> list[TimedText]:
+    """Transcribe a video's whole audio once; ``[]`` (and one log line) when it has none.
+
+    Args:
+        info: the probed video.
+        asr: a loaded pipeline (:func:`load_asr`); loaded from ``model`` when missing.
+        model: Whisper model folder or size, used when ``asr`` is missing.
+        language: spoken language.
+        mode: see :func:`transcribe`.
+        align: refine times with whisperx's wav2vec2 alignment (needs its weights locally).
+
+    Example:
+        >>> transcribe_video(info, model=settings.whisper_model)[:1]  # doctest: +SKIP
+        [TimedText(start_s=0.42, end_s=0.6, text='The')]
+    """
+    log = stage_logger()
+    if not info.has_audio:
+        log.info("speech: %s has no audio track; transcripts left empty", info.path.name)
+        return []
+    if asr is None:
+        if model is None:
+            raise ValueError("transcribe_video needs asr or model")
+        asr = load_asr(model, language=language)
+    import whisperx
+
+    audio = whisperx.load_audio(str(info.path))
+    items = _aligned(audio, asr, language) if align else transcribe(
+        audio, asr, language=language, mode=mode
+    )
+    log.info("speech: %d %s in %s", len(items), mode, info.path.name)
+    return items
+
+
 def speech_for_scenes(
     info: VideoInfo,
     spans: list[SceneSpan],
@@ -197,35 +239,15 @@ def speech_for_scenes(
 ) -> list[str]:
     """The transcript of each scene; empty strings for a video without audio.
 
-    Args:
-        info: the probed video.
-        spans: its scenes.
-        asr: a loaded pipeline (:func:`load_asr`); loaded from ``model`` when missing.
-        model: Whisper model folder or size, used when ``asr`` is missing.
-        language: spoken language.
-        mode: see :func:`transcribe`.
-        align: refine segment times with whisperx's wav2vec2 alignment (needs its weights).
+    Arguments as for :func:`transcribe_video`, plus the scenes ``spans``.
 
     Example:
         >>> speech_for_scenes(info, spans, model=settings.whisper_model)  # doctest: +SKIP
         ['the rocket launch is scheduled for tomorrow morning', '', ...]
     """
-    log = stage_logger()
-    if not info.has_audio:
-        log.info("speech: %s has no audio track; transcripts left empty", info.path.name)
-        return ["" for _ in spans]
-    if asr is None:
-        if model is None:
-            raise ValueError("speech_for_scenes needs asr or model")
-        asr = load_asr(model, language=language)
-    import whisperx
-
-    audio = whisperx.load_audio(str(info.path))
-    if align:
-        items = _aligned(audio, asr, language)
-    else:
-        items = transcribe(audio, asr, language=language, mode=mode)
-    log.info("speech: %d %s in %s", len(items), mode, info.path.name)
+    items = transcribe_video(
+        info, asr=asr, model=model, language=language, mode=mode, align=align
+    )
     return assign_to_scenes(items, spans)
 
 
