@@ -18,7 +18,9 @@ def _write(store: SceneStore, encoder: Encoder, video_hash: str, n: int | None =
 
 
 class TestUpsert:
-    def test_first_write_creates_rows_and_text_index(self, store_uri: str, encoder: Encoder) -> None:
+    def test_first_write_creates_rows_and_text_index(
+        self, store_uri: str, encoder: Encoder
+    ) -> None:
         store = SceneStore.open(store_uri)
         result = _write(store, encoder, "aa11")
         assert (result.status, result.scenes) == ("written", 6)
