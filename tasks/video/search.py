@@ -133,7 +133,8 @@ class SceneSearcher:
         words = fts_text(part.content)
         text_hits: list[str] = []
         if words and self.store.has_text_index():
-            for row in table.search(words, query_type="fts").select([*cols, "_score"]).limit(n).to_list():
+            query = table.search(words, query_type="fts").select([*cols, "_score"]).limit(n)
+            for row in query.to_list():
                 found.setdefault(row["key"], _Candidate(row)).text_hit = True
                 text_hits.append(row["key"])
         return found, text_hits

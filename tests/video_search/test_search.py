@@ -35,7 +35,7 @@ class TestModalities:
 
     def test_result_fields(self, catalogue: SceneSearcher) -> None:
         result = catalogue.search("the word EXIT", limit=1)[0]
-        assert FIELDS <= set(result)
+        assert set(result) >= FIELDS
         assert (result["start"], result["end"]) == (5.0, 10.0)
         assert result["matched"][0]["part"] == "the word EXIT"
         assert "ocr" in result["matched"][0]["modalities"]
