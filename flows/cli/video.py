@@ -102,6 +102,7 @@ def ingest_command(
 
 def _print_table(query: str, results: list[dict[str, Any]]) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"scenes for {query!r}", show_lines=False)
     for col in ("#", "video", "scene", "time", "score", "matched", "descriptors"):
@@ -119,8 +120,8 @@ def _print_table(query: str, results: list[dict[str, Any]]) -> None:
             str(r["scene"]),
             f"{r['start']:.1f}-{r['end']:.1f} s",
             f"{r['score']:.4f}",
-            matched,
-            desc,
+            Text(matched),  # descriptors are data, never rich markup
+            Text(desc),
         )
     console.print(table)
 
