@@ -53,6 +53,7 @@ class SearchConfig:
         match_at: a modality (or a query part) matches a scene at this cosine similarity.
         fts_weight: rank-fusion weight of the full-text list.
         rrf_k: the reciprocal-rank-fusion constant.
+        hybrid: add the full-text and cued modality lists; off = fused vectors only.
     """
 
     candidates: int = 30
@@ -60,6 +61,7 @@ class SearchConfig:
     match_at: float = 0.3
     fts_weight: float = 1.0
     rrf_k: float = 60.0
+    hybrid: bool = True
 
 
 @dataclass
@@ -120,7 +122,7 @@ class SceneSearcher:
             .to_list()
         ):
             found.setdefault(row["key"], _Candidate(row))
-        for modality in part.modalities:
+        for modality in part.modalities if self.config.hybrid else []:
             for row in (
                 table.search(cvec, vector_column_name=vector_column(modality))
                 .distance_type("cosine")
@@ -132,7 +134,7 @@ class SceneSearcher:
                 found.setdefault(row["key"], _Candidate(row))
         words = fts_text(part.content)
         text_hits: list[str] = []
-        if words and self.store.has_text_index():
+        if words and self.config.hybrid and self.store.has_text_index():
             query = table.search(words, query_type="fts").select([*cols, "_score"]).limit(n)
             for row in query.to_list():
                 found.setdefault(row["key"], _Candidate(row)).text_hit = True
@@ -159,7 +161,7 @@ class SceneSearcher:
         if text_hits:
             lists.append(text_hits)
             weights.append(self.config.fts_weight)
-        for m in part.modalities:
+        for m in part.modalities if self.config.hybrid else []:
             lists.append([keys[i] for i in np.argsort(-per_mod[m], kind="stable")])
             weights.append(part.weights[m])
         scores = reciprocal_rank_fusion(lists, weights, k=self.config.rrf_k)
