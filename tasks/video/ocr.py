@@ -98,9 +98,7 @@ def _binarised(crop: np.ndarray) -> np.ndarray:
     # Text is the minority class of the middle band: bright minority means light text.
     if np.count_nonzero(band > level) < band.size / 2:
         gray = 255 - gray
-    bw = cv2.adaptiveThreshold(
-        gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, 31, 15
-    )
+    bw = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, 31, 15)
     # Drop ink as tall or wide as the crop: the frame of a text box, not a glyph. Tesseract
     # treats boxed text as a picture and reads nothing from it.
     count, labels, stats, _ = cv2.connectedComponentsWithStats(255 - bw, connectivity=8)
@@ -236,9 +234,7 @@ def ocr_for_scenes(keyframes: list[list[np.ndarray]]) -> list[str]:
                     for scene in owners[sigs[batch[k]]]:
                         raw[scene].append((word.text, word.conf))
                     break
-    texts = [
-        " ".join(clean_words([w for w, _ in words], [c for _, c in words])) for words in raw
-    ]
+    texts = [" ".join(clean_words([w for w, _ in words], [c for _, c in words])) for words in raw]
     log.info("ocr: %d scenes, %d text crops, %d tesseract calls", len(keyframes), len(sigs), calls)
     return texts
 

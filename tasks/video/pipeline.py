@@ -193,9 +193,7 @@ def describe_video(
         captions = _timed_call(
             seconds,
             "captions",
-            lambda: captions_for_scenes(
-                frames, model=settings.caption_model, captioner=captioner
-            ),
+            lambda: captions_for_scenes(frames, model=settings.caption_model, captioner=captioner),
         )
         words = words_future.result() if words_future is not None else speech()
     transcripts = assign_to_scenes(words, spans)

@@ -91,6 +91,7 @@ class SceneSearcher:
         self.store = store
         self.encoder = encoder
         self.config = config or SearchConfig()
+        self._indexed = store.has_vector_index()
 
     @classmethod
     def open(
@@ -114,15 +115,16 @@ class SceneSearcher:
         n = self.config.candidates
         cols = [*_ROW_COLUMNS, "thumbnail", *_VECTOR_COLUMNS]
         found: dict[str, _Candidate] = {}
-        for row in (
-            table.search(qvec, vector_column_name="vector")
-            .distance_type("cosine")
-            .select([*cols, "_distance"])
-            .limit(n)
-            .to_list()
-        ):
+        query = table.search(qvec, vector_column_name="vector").distance_type("cosine")
+        if self._indexed:
+            # The IVF-PQ index is approximate: probe more lists and re-rank exactly.
+            query = query.nprobes(24).refine_factor(4)
+        for row in query.select([*cols, "_distance"]).limit(n).to_list():
             found.setdefault(row["key"], _Candidate(row))
-        for modality in part.modalities if self.config.hybrid else []:
+        # A flat scan per cued modality is cheap on small tables; on indexed (large) ones the
+        # cued modality ranks the fused and full-text candidates instead.
+        scan_modalities = self.config.hybrid and not self._indexed
+        for modality in part.modalities if scan_modalities else []:
             for row in (
                 table.search(cvec, vector_column_name=vector_column(modality))
                 .distance_type("cosine")

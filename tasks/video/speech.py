@@ -220,8 +220,10 @@ def transcribe_video(
     import whisperx
 
     audio = whisperx.load_audio(str(info.path))
-    items = _aligned(audio, asr, language) if align else transcribe(
-        audio, asr, language=language, mode=mode
+    items = (
+        _aligned(audio, asr, language)
+        if align
+        else transcribe(audio, asr, language=language, mode=mode)
     )
     log.info("speech: %d %s in %s", len(items), mode, info.path.name)
     return items
@@ -245,9 +247,7 @@ def speech_for_scenes(
         >>> speech_for_scenes(info, spans, model=settings.whisper_model)  # doctest: +SKIP
         ['the rocket launch is scheduled for tomorrow morning', '', ...]
     """
-    items = transcribe_video(
-        info, asr=asr, model=model, language=language, mode=mode, align=align
-    )
+    items = transcribe_video(info, asr=asr, model=model, language=language, mode=mode, align=align)
     return assign_to_scenes(items, spans)
 
 
