@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
 
 _ROW_COLUMNS = ["key", "video", "scene", "start", "end", "transcript", "ocr", "tags", "caption"]
 _VECTOR_COLUMNS = ["vector", *(vector_column(m) for m in MODALITIES)]
+_COLUMNS = [*_ROW_COLUMNS, "thumbnail", *_VECTOR_COLUMNS]
+# Candidate lists of one query run side by side (LanceDB releases the GIL).
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scene-search")
 
 
 @dataclass(frozen=True)
@@ -107,46 +111,55 @@ class SceneSearcher:
 
     # -- one part -------------------------------------------------------------------------
 
-    def _fetch(
-        self, part: QueryPart, qvec: Any, cvec: Any
-    ) -> tuple[dict[str, _Candidate], list[str]]:
-        """Candidates from every list, and the full-text hits in BM25 order."""
-        table = self.store.table
-        n = self.config.candidates
-        cols = [*_ROW_COLUMNS, "thumbnail", *_VECTOR_COLUMNS]
-        found: dict[str, _Candidate] = {}
-        query = table.search(qvec, vector_column_name="vector").distance_type("cosine")
-        if self._indexed:
+    def _ann(self, vec: Any, column: str, where: str | None) -> list[dict[str, Any]]:
+        query = self.store.table.search(vec, vector_column_name=column).distance_type("cosine")
+        if column == "vector" and self._indexed:
             # The IVF-PQ index is approximate: probe more lists and re-rank exactly.
             query = query.nprobes(24).refine_factor(4)
-        for row in query.select([*cols, "_distance"]).limit(n).to_list():
-            found.setdefault(row["key"], _Candidate(row))
-        # A flat scan per cued modality is cheap on small tables; on indexed (large) ones the
-        # cued modality ranks the fused and full-text candidates instead.
-        scan_modalities = self.config.hybrid and not self._indexed
-        for modality in part.modalities if scan_modalities else []:
-            for row in (
-                table.search(cvec, vector_column_name=vector_column(modality))
-                .distance_type("cosine")
-                .where(f"{modality} != ''" if modality != "tags" else "array_length(tags) > 0")
-                .select([*cols, "_distance"])
-                .limit(n)
-                .to_list()
-            ):
-                found.setdefault(row["key"], _Candidate(row))
-        words = fts_text(part.content)
-        text_hits: list[str] = []
-        if words and self.config.hybrid and self.store.has_text_index():
-            query = table.search(words, query_type="fts").select([*cols, "_score"]).limit(n)
-            for row in query.to_list():
-                found.setdefault(row["key"], _Candidate(row)).text_hit = True
-                text_hits.append(row["key"])
-        return found, text_hits
+        if where:
+            query = query.where(where)
+        rows: list[dict[str, Any]] = (
+            query.select([*_COLUMNS, "_distance"]).limit(self.config.candidates).to_list()
+        )
+        return rows
+
+    def _fts(self, words: str) -> list[dict[str, Any]]:
+        query = self.store.table.search(words, query_type="fts")
+        rows: list[dict[str, Any]] = (
+            query.select([*_COLUMNS, "_score"]).limit(self.config.candidates).to_list()
+        )
+        return rows
 
     def _search_part(self, part: QueryPart) -> tuple[list[tuple[str, float]], dict[str, Any]]:
-        """Rank the scenes for one part: ``([(key, score)], {key: details})``."""
-        qvec, cvec = self.encoder.encode_queries([part.text, part.content])
-        found, text_hits = self._fetch(part, qvec, cvec)
+        """Rank the scenes for one part: ``([(key, score)], {key: details})``.
+
+        The full-text query starts before the query is encoded and the vector queries run
+        side by side: LanceDB releases the GIL, so the lists cost about the slowest one.
+        """
+        words = fts_text(part.content)
+        hybrid = self.config.hybrid
+        fts = (
+            _POOL.submit(self._fts, words)
+            if words and hybrid and self.store.has_text_index()
+            else None
+        )
+        texts = [part.text] if part.content == part.text else [part.text, part.content]
+        vecs = self.encoder.encode_queries(texts)
+        qvec, cvec = vecs[0], vecs[-1]
+        anns = [_POOL.submit(self._ann, qvec, "vector", None)]
+        # A flat scan per cued modality is cheap on small tables; on indexed (large) ones the
+        # cued modality ranks the fused and full-text candidates instead.
+        for modality in part.modalities if hybrid and not self._indexed else []:
+            where = f"{modality} != ''" if modality != "tags" else "array_length(tags) > 0"
+            anns.append(_POOL.submit(self._ann, cvec, vector_column(modality), where))
+        found: dict[str, _Candidate] = {}
+        for future in anns:
+            for row in future.result():
+                found.setdefault(row["key"], _Candidate(row))
+        text_hits: list[str] = []
+        for row in fts.result() if fts is not None else []:
+            found.setdefault(row["key"], _Candidate(row)).text_hit = True
+            text_hits.append(row["key"])
         if not found:
             return [], {}
         keys = list(found)
