@@ -76,6 +76,20 @@ class _Candidate:
     text_hit: bool = False
 
 
+def _rows(query: Any) -> list[dict[str, Any]]:
+    """Result rows with the vector columns as numpy arrays (not lists of Python floats)."""
+    table = query.to_arrow()
+    vectors = {}
+    for name in _VECTOR_COLUMNS:
+        col = table.column(name).combine_chunks()
+        vectors[name] = np.asarray(col.values, dtype=np.float32).reshape(len(table), -1)
+    rows: list[dict[str, Any]] = table.drop_columns(_VECTOR_COLUMNS).to_pylist()
+    for i, row in enumerate(rows):
+        for name, matrix in vectors.items():
+            row[name] = matrix[i]
+    return rows
+
+
 def _unit(v: Any) -> npt.NDArray[np.float32]:
     return np.asarray(v, dtype=np.float32)
 
@@ -125,10 +139,7 @@ class SceneSearcher:
 
     def _fts(self, words: str) -> list[dict[str, Any]]:
         query = self.store.table.search(words, query_type="fts")
-        rows: list[dict[str, Any]] = (
-            query.select([*_COLUMNS, "_score"]).limit(self.config.candidates).to_list()
-        )
-        return rows
+        return _rows(query.select([*_COLUMNS, "_score"]).limit(self.config.candidates))
 
     def _search_part(self, part: QueryPart) -> tuple[list[tuple[str, float]], dict[str, Any]]:
         """Rank the scenes for one part: ``([(key, score)], {key: details})``.
