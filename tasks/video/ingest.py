@@ -54,10 +54,6 @@ class FileWork:
     vectors: list[SceneVectors] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
-    @property
-    def seconds(self) -> float:
-        return sum(self.stage_seconds.values())
-
     def failed(self, stage: str, exc: BaseException) -> FileWork:
         """This work marked failed at ``stage`` with a one-line message."""
         if isinstance(exc, BadVideoError):

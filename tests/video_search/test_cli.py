@@ -56,7 +56,9 @@ class TestSearchCommand:
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_harness")
 class TestIngestCommand:
-    def test_only_bad_inputs_exit_non_zero(self, library: Library, flow_settings: Settings) -> None:
+    def test_only_bad_inputs_exit_non_zero(
+        self, library: Library, flow_settings: Settings, store_uri: str
+    ) -> None:
         bad = [str(p) for p in library.bad.values()]
         out = runner.invoke(
             app,
@@ -64,7 +66,7 @@ class TestIngestCommand:
                 "ingest",
                 *bad,
                 "--db",
-                flow_settings.lancedb_uri,
+                store_uri,
                 "--dask-address",
                 str(flow_settings.dask_address),
             ],
@@ -74,7 +76,9 @@ class TestIngestCommand:
             assert sum(path in line for line in out.output.splitlines()) >= 1
         assert "ingested 0 of 3" in out.output
 
-    def test_good_and_bad_inputs_exit_zero(self, library: Library, flow_settings: Settings) -> None:
+    def test_good_and_bad_inputs_exit_zero(
+        self, library: Library, flow_settings: Settings, store_uri: str
+    ) -> None:
         args = [str(library.no_audio), str(library.bad["zero-length"])]
         out = runner.invoke(
             app,
@@ -82,7 +86,7 @@ class TestIngestCommand:
                 "ingest",
                 *args,
                 "--db",
-                flow_settings.lancedb_uri,
+                store_uri,
                 "--dask-address",
                 str(flow_settings.dask_address),
             ],
