@@ -17,7 +17,7 @@ import numpy as np
 
 from tasks.video.records import BadVideoError, SceneSpan, VideoInfo
 
-__all__ = ["keyframe_times", "extract_keyframes"]
+__all__ = ["extract_keyframes", "keyframe_times"]
 
 # Keep frames at most this wide: enough for OCR of subtitles, bounded memory for 4K input.
 MAX_WIDTH = 1280
@@ -88,13 +88,15 @@ def extract_keyframes(
         cap.release()
     if last is None:
         raise BadVideoError(f"{info.path}: no decodable frames")
+    # Spans past the last decodable frame (a duration longer than the stream) reuse it.
+    previous: np.ndarray = last
     filled: list[list[np.ndarray]] = []
     for frames in out:
         row: list[np.ndarray] = []
-        for frame in frames:
-            if frame is not None:
-                last = frame
-            row.append(frame if frame is not None else last)
+        for kept in frames:
+            if kept is not None:
+                previous = kept
+            row.append(previous)
         filled.append(row)
     return filled
 

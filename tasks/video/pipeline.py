@@ -10,7 +10,8 @@ end. The per-stage seconds are each stage's own wall time; ``total`` is the whol
 than their sum when speech overlaps.
 
 Example:
-    >>> scenes, seconds = describe_video(probe_video(Path("clip.mp4")), Settings())  # doctest: +SKIP
+    >>> info = probe_video(Path("clip.mp4"))  # doctest: +SKIP
+    >>> scenes, seconds = describe_video(info, Settings())  # doctest: +SKIP
     >>> scenes[0].transcript, seconds["speech"]  # doctest: +SKIP
     ('The rocket launch is scheduled for tomorrow morning.', 0.9)
 """
@@ -50,18 +51,16 @@ STAGES: tuple[str, ...] = (
 T = TypeVar("T")
 
 
+StageCallback = Callable[[str, float], None]
+
+
 @contextmanager
-def _timed(seconds: dict[str, float], name: str) -> Iterator[None]:
+def _timed(seconds: dict[str, float], name: str, on_stage: StageCallback | None) -> Iterator[None]:
     start = time.perf_counter()
-    try:
-        yield
-    finally:
-        seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
-
-
-def _timed_call(seconds: dict[str, float], name: str, fn: Callable[[], T]) -> T:
-    with _timed(seconds, name):
-        return fn()
+    yield
+    seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
+    if on_stage is not None:
+        on_stage(name, seconds[name])
 
 
 def load_models(settings: Settings) -> dict[str, Any]:
@@ -136,6 +135,7 @@ def describe_video(
     captioner: Any = None,
     keyframes_per_scene: int = 3,
     overlap_speech: bool = True,
+    on_stage: StageCallback | None = None,
 ) -> tuple[list[Scene], dict[str, float]]:
     """Split a probed video into scenes and fill in every descriptor.
 
@@ -147,6 +147,8 @@ def describe_video(
             missing, and the stage is off when neither is given.
         keyframes_per_scene: frames read per scene for OCR, tags and captions.
         overlap_speech: transcribe on a background thread while the other stages run.
+        on_stage: called as ``on_stage(name, seconds)`` when a stage finishes, e.g. to
+            advance a rich progress bar; the speech call comes from its own thread.
 
     Returns:
         The scenes with their descriptors, and seconds per stage in :data:`STAGES` plus
@@ -166,37 +168,32 @@ def describe_video(
     if asr is None and info.has_audio:
         asr = load_asr(settings.whisper_model, language=settings.asr_language)
 
+    def timed(name: str, fn: Callable[[], T]) -> T:
+        with _timed(seconds, name, on_stage):
+            return fn()
+
     def speech() -> list[TimedText]:
-        return _timed_call(
-            seconds,
-            "speech",
-            lambda: transcribe_video(info, asr=asr, language=settings.asr_language),
+        return timed(
+            "speech", lambda: transcribe_video(info, asr=asr, language=settings.asr_language)
         )
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech") as pool:
         words_future = pool.submit(speech) if overlap_speech else None
-        spans = _timed_call(
-            seconds, "scenes", lambda: split_scenes(info, max_window_s=settings.scene_window_s)
-        )
-        frames = _timed_call(
-            seconds, "keyframes", lambda: extract_keyframes(info, spans, keyframes_per_scene)
-        )
-        ocr = _timed_call(seconds, "ocr", lambda: ocr_for_scenes(frames))
-        tags = _timed_call(seconds, "visual", lambda: visual_tags_for_scenes(frames))
-        thumbs = _timed_call(
-            seconds,
-            "thumbnails",
-            lambda: write_thumbnails(
-                frames, Path(settings.thumbnail_dir), stem=info.content_hash[:16]
-            ),
-        )
-        captions = _timed_call(
-            seconds,
+        spans = timed("scenes", lambda: split_scenes(info, max_window_s=settings.scene_window_s))
+        frames = timed("keyframes", lambda: extract_keyframes(info, spans, keyframes_per_scene))
+        ocr = timed("ocr", lambda: ocr_for_scenes(frames))
+        tags = timed("visual", lambda: visual_tags_for_scenes(frames))
+        captions = timed(
             "captions",
             lambda: captions_for_scenes(frames, model=settings.caption_model, captioner=captioner),
         )
         words = words_future.result() if words_future is not None else speech()
     transcripts = assign_to_scenes(words, spans)
+    # Last, so that a video failing in any stage leaves no thumbnails behind.
+    thumbs = timed(
+        "thumbnails",
+        lambda: write_thumbnails(frames, Path(settings.thumbnail_dir), stem=info.content_hash[:16]),
+    )
     scenes = assemble_scenes(
         info,
         spans,

@@ -152,14 +152,14 @@ def make_sample_video(
             _require("espeak-ng")
             args += ["-f", "lavfi", "-t", f"{total:.3f}", "-i", "anullsrc=r=16000:cl=mono"]
             mix = [f"[{n}:a]"]
-            voices = []
+            voices: list[int] = []
             for start, scene in zip(starts, scenes, strict=True):
                 if not scene.spoken:
                     continue
                 wav = tmp / f"speech{len(voices)}.wav"
                 _speak(scene.spoken, wav)
                 args += ["-i", str(wav)]
-                voices.append(int(round((start + scene.speech_at_s) * 1000)))
+                voices.append(round((start + scene.speech_at_s) * 1000))
             for k, delay_ms in enumerate(voices):
                 graph += f";[{n + 1 + k}:a]aresample=16000,adelay={delay_ms}[s{k}]"
                 mix.append(f"[s{k}]")

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def detect_cuts(info: VideoInfo, *, min_scene_s: float = 1.0) -> list[float]:
     except Exception as exc:
         raise BadVideoError(f"{info.path}: cannot decode ({type(exc).__name__}: {exc})") from exc
     fps = info.fps or video.frame_rate or 25.0
-    min_len = max(1, int(round(min_scene_s * fps)))
+    min_len = max(1, round(min_scene_s * fps))
     manager = SceneManager()
     manager.auto_downscale = False
     manager.downscale = max(1, info.width // _DETECT_WIDTH)
@@ -66,7 +67,8 @@ def detect_cuts(info: VideoInfo, *, min_scene_s: float = 1.0) -> list[float]:
     manager.add_detector(AdaptiveDetector(min_scene_len=min_len, min_content_val=12.0))
     manager.add_detector(HistogramDetector(threshold=0.15, bins=64, min_scene_len=min_len))
     try:
-        manager.detect_scenes(video=video)
+        # Every other frame at >= 20 fps: cuts stay within 1/10 s, detection costs half.
+        manager.detect_scenes(video=video, frame_skip=1 if fps >= 20 else 0)
     except Exception as exc:
         raise BadVideoError(f"{info.path}: cannot decode ({type(exc).__name__}: {exc})") from exc
     raw = sorted(start.seconds for start, _ in manager.get_scene_list(start_in_scene=True)[1:])
@@ -98,7 +100,7 @@ def window_spans(
         raise ValueError(f"max_window_s must be positive, got {max_window_s}")
     edges = [0.0, *[b for b in bounds if 0.0 < b < duration_s], duration_s]
     spans: list[SceneSpan] = []
-    for start, end in zip(edges, edges[1:], strict=False):
+    for start, end in itertools.pairwise(edges):
         pieces = max(1, math.ceil((end - start) / max_window_s - 1e-9))
         step = (end - start) / pieces
         for k in range(pieces):

@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tasks.video.records import SceneSpan, VideoInfo
+from tasks.video.records import BadVideoError, SceneSpan, VideoInfo
 from tasks.video.stagelog import stage_logger
 
 __all__ = [
@@ -219,7 +219,11 @@ def transcribe_video(
         asr = load_asr(model, language=language)
     import whisperx
 
-    audio = whisperx.load_audio(str(info.path))
+    try:
+        audio = whisperx.load_audio(str(info.path))
+    except RuntimeError as exc:  # ffmpeg could not decode the audio track
+        cause = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise BadVideoError(f"{info.path}: cannot decode audio ({cause})") from exc
     items = (
         _aligned(audio, asr, language)
         if align

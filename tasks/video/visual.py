@@ -25,8 +25,8 @@ from tasks.video.stagelog import stage_logger
 __all__ = [
     "PALETTE",
     "count_faces",
-    "load_cascades",
     "dominant_colors",
+    "load_cascades",
     "visual_tags",
     "visual_tags_for_scenes",
     "write_thumbnails",

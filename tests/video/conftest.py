@@ -64,3 +64,30 @@ def sample_videos(tmp_path_factory: pytest.TempPathFactory) -> SampleVideos:
         spans=spans,
         one_shot_s=one_shot_s,
     )
+
+
+@pytest.fixture(scope="session")
+def asr() -> object:
+    """The packaged whisper model, loaded once per session (about 10 s)."""
+    from tasks.settings import Settings
+    from tasks.video.speech import load_asr
+
+    settings = Settings()
+    return load_asr(settings.whisper_model, language=settings.asr_language)
+
+
+@pytest.fixture(scope="session")
+def narrated_info(sample_videos: SampleVideos) -> object:
+    from tasks.video.probe import probe_video
+
+    return probe_video(sample_videos.narrated)
+
+
+@pytest.fixture(scope="session")
+def narrated_keyframes(sample_videos: SampleVideos, narrated_info: object) -> object:
+    """Keyframes of the narrated video, read at its true scene spans."""
+    from tasks.video.keyframes import extract_keyframes
+    from tasks.video.records import SceneSpan
+
+    spans = [SceneSpan(i, a, b) for i, (a, b) in enumerate(sample_videos.spans)]
+    return extract_keyframes(narrated_info, spans, 3)  # type: ignore[arg-type]
