@@ -30,12 +30,43 @@ from tasks.video.records import Scene
 from tasks.video.search import SceneSearcher, SearchConfig
 from tasks.video.store import SceneStore
 
-WORDS = (
-    "rocket launch morning umbrella rain kitchen cleaning train platform museum dinosaur "
-    "garden football office lights weather exit gate welcome pizza menu stadium coffee "
-    "meeting budget travel airport river mountain concert guitar lecture robot engine"
-).split()
-COLOURS = "red blue green white black yellow olive gray purple orange".split()
+WORDS = [
+    "rocket",
+    "launch",
+    "morning",
+    "umbrella",
+    "rain",
+    "kitchen",
+    "cleaning",
+    "train",
+    "platform",
+    "museum",
+    "dinosaur",
+    "garden",
+    "football",
+    "office",
+    "lights",
+    "weather",
+    "exit",
+    "gate",
+    "welcome",
+    "pizza",
+    "menu",
+    "stadium",
+    "coffee",
+    "meeting",
+    "budget",
+    "travel",
+    "airport",
+    "river",
+    "mountain",
+    "concert",
+    "guitar",
+    "lecture",
+    "robot",
+    "engine",
+]
+COLOURS = ["red", "blue", "green", "white", "black", "yellow", "olive", "gray", "purple", "orange"]
 QUERIES = [
     "someone says the rocket launch is tomorrow",
     "the word EXIT on screen",
