@@ -102,12 +102,22 @@ def make_task_runner(settings: Settings) -> Any:
 
 
 def _gpu_workers() -> bool:
-    """Whether the Dask cluster this flow runs on has workers offering a ``GPU`` resource."""
-    try:
-        from distributed import get_client
+    """Whether the Dask cluster this flow runs on has workers offering a ``GPU`` resource.
 
-        workers = get_client().scheduler_info(n_workers=-1).get("workers", {})
-    except Exception:  # no Dask client (e.g. a test running tasks in-process)
+    The ``DaskTaskRunner`` connects lazily (on the first submit), so its client is asked
+    for here, before any task is submitted.
+    """
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    try:
+        runner_client = getattr(ctx.task_runner, "client", None) if ctx else None
+        if runner_client is None:
+            from distributed import get_client
+
+            runner_client = get_client()
+        workers = runner_client.scheduler_info(n_workers=-1).get("workers", {})
+    except Exception:  # not on Dask (e.g. a thread-pool task runner): nothing to route
         return False
     return any(w.get("resources", {}).get("GPU", 0) >= 1 for w in workers.values())
 
