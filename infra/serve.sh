@@ -16,7 +16,9 @@ for _ in $(seq 1 120); do
   sleep 1
 done
 echo "Prefect UI: http://127.0.0.1:${port}"
-if uv run --frozen tessera --help | grep -qw serve; then
+# grep without -q reads all input: -q exits at the first match, tessera then gets SIGPIPE
+# and pipefail would report the pipeline as failed.
+if uv run --frozen tessera --help 2>/dev/null | grep -w serve >/dev/null; then
   uv run --frozen tessera serve
 else
   echo "serve: no deployments exist yet; the server keeps running (Ctrl-C to stop)"

@@ -1,0 +1,287 @@
+"""Ingest and backfill flows: video files -> described, encoded scenes in LanceDB.
+
+``ingest`` takes files and folders, ``backfill`` a folder or glob (optionally only files
+modified since a time). Both run the per-file stages (:mod:`tasks.video.ingest`) as Prefect
+tasks on Dask (a local cluster of ``settings.local_workers`` processes, or the cluster at
+``settings.dask_address``), write each finished file through the one store writer in the
+flow process, and publish a table artifact (file, scenes, seconds, status). Stages that can
+use a GPU carry the Dask resource ``GPU=1`` when the cluster has GPU workers.
+
+Example:
+    >>> if __name__ == "__main__":  # doctest: +SKIP
+    ...     ingest(["clips/"], settings=Settings(lancedb_uri="/tmp/scenes"))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_table_artifact
+
+from tasks.settings import Settings, get_settings
+from tasks.video.discover import discover_videos
+from tasks.video.ingest import FileWork, describe_task, encode_task, probe_task
+
+STAGES: tuple[str, ...] = ("probe", "describe", "encode", "store")
+"""The stages a file passes, in order (progress reporting counts these)."""
+
+ProgressHook = Callable[[str, str, FileWork | None], None]
+"""``hook(file, stage, work)``: ``stage`` finished for ``file`` (``work`` once known)."""
+
+_progress: ProgressHook | None = None
+
+
+@contextlib.contextmanager
+def progress_to(hook: ProgressHook) -> Iterator[None]:
+    """Report stage completions of the flows run inside this block to ``hook``.
+
+    The CLI draws its progress bars from these calls; a hook is process-local, which is
+    fine because the flow body (not the Dask workers) emits them.
+    """
+    global _progress
+    previous, _progress = _progress, hook
+    try:
+        yield
+    finally:
+        _progress = previous
+
+
+def _emit(path: str, stage: str, work: FileWork | None) -> None:
+    if _progress is not None:
+        _progress(path, stage, work)
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """One row of the ingest report (and of the Prefect table artifact)."""
+
+    file: str
+    status: str
+    scenes: int
+    seconds: float
+    error: str = ""
+    stages: dict[str, float] | None = None
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "scenes": self.scenes,
+            "seconds": round(self.seconds, 2),
+            "status": self.status if not self.error else f"{self.status}: {self.error}",
+        }
+
+
+def make_task_runner(settings: Settings) -> Any:
+    """A ``DaskTaskRunner`` on ``settings.dask_address``, or on a new local process cluster.
+
+    Example:
+        >>> make_task_runner(Settings(dask_address="tcp://10.0.0.5:8786")).address
+        'tcp://10.0.0.5:8786'
+    """
+    from prefect_dask import DaskTaskRunner
+
+    if settings.dask_address:
+        return DaskTaskRunner(address=settings.dask_address)
+    return DaskTaskRunner(
+        cluster_class="distributed.LocalCluster",
+        cluster_kwargs={
+            "n_workers": settings.local_workers,
+            "threads_per_worker": 1,
+            "processes": True,
+            "dashboard_address": None,
+            "silence_logs": logging.ERROR,
+        },
+    )
+
+
+def _gpu_workers() -> bool:
+    """Whether the Dask cluster this flow runs on has workers offering a ``GPU`` resource.
+
+    The ``DaskTaskRunner`` connects lazily (on the first submit), so its client is asked
+    for here, before any task is submitted.
+    """
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    try:
+        runner_client = getattr(ctx.task_runner, "client", None) if ctx else None
+        if runner_client is None:
+            from distributed import get_client
+
+            runner_client = get_client()
+        workers = runner_client.scheduler_info(n_workers=-1).get("workers", {})
+    except Exception:  # not on Dask (e.g. a thread-pool task runner): nothing to route
+        return False
+    return any(w.get("resources", {}).get("GPU", 0) >= 1 for w in workers.values())
+
+
+@flow(name="ingest-files", log_prints=False)
+def ingest_files(files: list[str], settings: Settings) -> list[FileReport]:
+    """Run every file's stages on Dask and write finished files to the store.
+
+    Args:
+        files: video files (already discovered).
+        settings: where the store is, which models to use.
+    """
+    import dask
+    from prefect.futures import as_completed
+
+    from tasks.video.store import SceneStore
+
+    logger = get_run_logger()
+    store = SceneStore.open(settings.lancedb_uri)
+    stored = frozenset(store.stored_hashes())
+    gpu = _gpu_workers()
+    started = {f: time.perf_counter() for f in files}
+    stage_of: dict[Any, tuple[str, str]] = {}
+    for path in files:
+        probed = probe_task.submit(path)
+        annotation = {"resources": {"GPU": 1}} if gpu else {}
+        with dask.annotate(**annotation):
+            described = describe_task.submit(probed, settings, stored)  # type: ignore[call-overload]
+        encoded = encode_task.submit(described, settings)
+        stage_of.update({probed: (path, "probe"), described: (path, "describe")})
+        stage_of[encoded] = (path, "encode")
+
+    reports: dict[str, FileReport] = {}
+    for future in as_completed(list(stage_of)):
+        path, stage = stage_of[future]
+        work: FileWork = future.result()
+        _emit(path, stage, work)
+        if stage != "encode":
+            continue
+        reports[path] = _finish(store, work, started[path])
+        _emit(path, "store", work)
+        report = reports[path]
+        if report.error:
+            logger.warning(report.error)
+        else:
+            logger.info("%s: %s, %d scenes", path, report.status, report.scenes)
+    if store.finish_batch():
+        logger.info("store optimised: %d scenes in %s", store.count(), settings.lancedb_uri)
+    return [reports[f] for f in files]
+
+
+def _finish(store: Any, work: FileWork, started: float) -> FileReport:
+    """The single writer: upsert a described file, or report why it stops here."""
+    if work.status == "pending" and work.info is not None:
+        t0 = time.perf_counter()
+        try:
+            result = store.write_video(
+                str(work.info.path), work.info.content_hash, work.scenes, work.vectors
+            )
+        except Exception as exc:
+            work = work.failed("store", exc)
+        else:
+            work.stage_seconds["store"] = time.perf_counter() - t0
+            return FileReport(
+                work.path,
+                result.status,
+                result.scenes,
+                time.perf_counter() - started,
+                stages=dict(work.stage_seconds),
+            )
+    return FileReport(
+        work.path,
+        work.status,
+        0,
+        time.perf_counter() - started,
+        error=work.error,
+        stages=dict(work.stage_seconds),
+    )
+
+
+def _publish(title: str, reports: list[FileReport], problems: list[str]) -> None:
+    rows = [r.row() for r in reports]
+    rows += [
+        {"file": p.split(": ", 1)[0], "scenes": 0, "seconds": 0.0, "status": p} for p in problems
+    ]
+    written = sum(r.status == "written" for r in reports)
+    create_table_artifact(
+        key=title,
+        table=rows,
+        description=f"{written} written, {len(rows) - written} other of {len(rows)} inputs",
+    )
+
+
+def _resolve(settings: Settings | None, db: str | None, dask_address: str | None) -> Settings:
+    base = settings if settings is not None else get_settings()
+    update: dict[str, Any] = {}
+    if db:
+        update["lancedb_uri"] = db
+    if dask_address:
+        update["dask_address"] = dask_address
+    return base.model_copy(update=update) if update else base
+
+
+def _run(
+    paths: list[str], settings: Settings, modified_since: datetime | None, key: str
+) -> list[FileReport]:
+    logger = get_run_logger()
+    found = discover_videos(paths, modified_since=modified_since)
+    for problem in found.problems:
+        logger.warning(problem)
+        _emit(problem.split(": ", 1)[0], "discover", None)
+    reports: list[FileReport] = []
+    if found.videos:
+        runner = ingest_files.with_options(task_runner=make_task_runner(settings))
+        reports = runner([str(v) for v in found.videos], settings)
+    _publish(key, reports, found.problems)
+    failed = [FileReport(p.split(": ", 1)[0], "failed", 0, 0.0, error=p) for p in found.problems]
+    return reports + failed
+
+
+@flow(name="ingest")
+def ingest(
+    paths: list[str],
+    db: str | None = None,
+    dask_address: str | None = None,
+    settings: Settings | None = None,
+) -> list[FileReport]:
+    """Ingest video files and folders (recursively) into the scene store.
+
+    Args:
+        paths: files and folders.
+        db: LanceDB URI (default: the setting).
+        dask_address: an existing Dask scheduler (default: the setting, else a local cluster).
+        settings: settings to use instead of the process's own (tests, embedding).
+
+    Example:
+        >>> reports = ingest(["talk.mp4"])  # doctest: +SKIP
+        >>> reports[0].status  # doctest: +SKIP
+        'written'
+    """
+    return _run(paths, _resolve(settings, db, dask_address), None, "ingest-report")
+
+
+@flow(name="backfill")
+def backfill(
+    source: str,
+    modified_since: datetime | None = None,
+    db: str | None = None,
+    dask_address: str | None = None,
+    settings: Settings | None = None,
+) -> list[FileReport]:
+    """Ingest every video under a folder or glob that is not stored yet.
+
+    Files whose content hash is already stored are skipped without decoding; bad files are
+    reported and passed over. A table artifact lists every file with its outcome.
+
+    Args:
+        source: a folder (searched recursively) or a glob such as ``/media/**/*.mp4``.
+        modified_since: only files modified at or after this time.
+        db: LanceDB URI (default: the setting).
+        dask_address: an existing Dask scheduler (default: the setting, else a local cluster).
+        settings: settings to use instead of the process's own.
+
+    Example:
+        >>> backfill("/media/archive", modified_since=datetime(2026, 1, 1))  # doctest: +SKIP
+    """
+    return _run([source], _resolve(settings, db, dask_address), modified_since, "backfill-report")

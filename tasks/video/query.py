@@ -1,0 +1,320 @@
+"""Pure query logic: modality cues, the patent's query splitting, rank fusion.
+
+Nothing here touches a model or a table, so every rule is unit-tested directly.
+
+* :func:`analyse` finds cue phrases ("says", "on screen", "the word", colour words,
+  "people") and turns them into per-modality weights plus a cleaned text for the cued
+  modality (the words the user wants found, without the cue).
+* :func:`split_query` cuts a query into parts on "and", "while", "with", "then", commas
+  and semicolons, keeping quoted phrases whole (the claims' query subsets).
+* :func:`reciprocal_rank_fusion` merges ranked lists; :func:`merge_parts` ranks scenes that
+  match more parts of a split query first.
+
+Example:
+    >>> analyse('someone says "good morning"').weights
+    {'transcript': 1.0}
+    >>> split_query("a red screen with the word EXIT, then someone says hello")
+    ['a red screen', 'the word EXIT', 'someone says hello']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+COLOUR_WORDS: frozenset[str] = frozenset(
+    {
+        "red",
+        "orange",
+        "yellow",
+        "green",
+        "blue",
+        "purple",
+        "violet",
+        "pink",
+        "brown",
+        "black",
+        "white",
+        "grey",
+        "gray",
+        "cyan",
+        "magenta",
+        "olive",
+        "navy",
+        "teal",
+        "maroon",
+        "gold",
+        "silver",
+        "beige",
+        "turquoise",
+        "lime",
+    }
+)
+"""Colour names a query may use; they weight the visual-tag vectors."""
+
+# Cue phrases per modality, longest first so that "on screen" wins over "screen".
+CUES: dict[str, tuple[str, ...]] = {
+    "transcript": (
+        "talks about",
+        "is saying",
+        "speaks about",
+        "somebody",
+        "someone",
+        "narrator",
+        "mentions",
+        "mentioned",
+        "speaking",
+        "spoken",
+        "saying",
+        "speaks",
+        "voice",
+        "says",
+        "said",
+        "say",
+    ),
+    "ocr": (
+        "on the screen",
+        "on-screen",
+        "on screen",
+        "the words",
+        "the word",
+        "written",
+        "reading",
+        "reads",
+        "text",
+        "sign",
+        "title",
+    ),
+    "tags": (
+        "people",
+        "person",
+        "faces",
+        "face",
+        "crowd",
+        "bright",
+        "dark",
+    ),
+}
+
+CUE_WEIGHT = 1.0
+"""Rank-fusion weight of a modality list that a cue in the query asked for."""
+
+_SPLIT_WORDS = ("and", "while", "with", "then")
+_SPLIT_RE = re.compile(r"\s*(?:[,;]|\b(?:" + "|".join(_SPLIT_WORDS) + r")\b)\s*", re.IGNORECASE)
+_QUOTE_RE = re.compile(r"\"([^\"]+)\"|“([^”]+)”|'([^']{2,})'(?!\w)")
+_WORD_RE = re.compile(r"[A-Za-z0-9]+")
+_FILLER = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "is",
+        "are",
+        "was",
+        "were",
+        "it",
+        "its",
+        "this",
+        "that",
+        "there",
+        "some",
+        "someone",
+        "somebody",
+        "scene",
+        "video",
+        "shows",
+        "showing",
+        "where",
+        "which",
+        "who",
+    }
+)
+
+
+class EmptyQueryError(ValueError):
+    """A query with no words to search for."""
+
+
+def check_query(query: str) -> str:
+    """``query`` stripped, or :class:`EmptyQueryError` when nothing is left.
+
+    Example:
+        >>> check_query("  red ")
+        'red'
+    """
+    text = query.strip()
+    if not _WORD_RE.search(text):
+        raise EmptyQueryError("query is empty: give some words to search for")
+    return text
+
+
+@dataclass(frozen=True)
+class QueryPart:
+    """One query (or one part of a split query) ready to search.
+
+    Attributes:
+        text: the text as the user wrote it (encoded for the fused scene vector).
+        content: the text without cue phrases or quotes (for full-text and modality search).
+        weights: rank-fusion weight per cued modality; empty when no cue was found.
+    """
+
+    text: str
+    content: str
+    weights: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def modalities(self) -> list[str]:
+        """The cued modalities, in a stable order."""
+        return sorted(self.weights)
+
+
+def _has_phrase(text: str, phrase: str) -> bool:
+    return re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", text) is not None
+
+
+def analyse(query: str) -> QueryPart:
+    """Find the modality cues in ``query``.
+
+    Example:
+        >>> p = analyse("the word EXIT on screen")
+        >>> p.weights, p.content
+        ({'ocr': 1.0}, 'EXIT')
+        >>> analyse("two people in front of a blue wall").weights
+        {'tags': 1.0}
+    """
+    text = check_query(query)
+    lower = text.lower()
+    weights: dict[str, float] = {}
+    content = text
+    for modality, phrases in CUES.items():
+        for phrase in phrases:
+            if _has_phrase(lower, phrase):
+                weights[modality] = CUE_WEIGHT
+                # Tag cues are the content itself ("people", "dark"); the others are not.
+                if modality != "tags":
+                    content = re.sub(
+                        r"(?<!\w)" + re.escape(phrase) + r"(?!\w)",
+                        " ",
+                        content,
+                        flags=re.IGNORECASE,
+                    )
+    if any(w in COLOUR_WORDS for w in _WORD_RE.findall(lower)):
+        weights["tags"] = CUE_WEIGHT
+    words = [w for w in _WORD_RE.findall(content) if w.lower() not in _FILLER]
+    cleaned = " ".join(words) or " ".join(_WORD_RE.findall(text))
+    return QueryPart(text=text, content=cleaned, weights=dict(sorted(weights.items())))
+
+
+def split_query(query: str) -> list[str]:
+    """The claims' query subsets: ``query`` cut on conjunctions, commas and semicolons.
+
+    Quoted phrases are kept whole (a quote may contain "and"); parts with no content word
+    left (only fillers) are dropped. A query that cannot be split comes back as one part.
+
+    Example:
+        >>> split_query('the narrator says "salt and pepper" while a green screen shows')
+        ['the narrator says "salt and pepper"', 'a green screen shows']
+        >>> split_query("red")
+        ['red']
+    """
+    text = check_query(query)
+    quotes: list[str] = []
+
+    def protect(match: re.Match[str]) -> str:
+        quotes.append(match.group(0))
+        return f"\x00{len(quotes) - 1}\x00"
+
+    masked = _QUOTE_RE.sub(protect, text)
+    parts = []
+    for piece in _SPLIT_RE.split(masked):
+        restored = re.sub(r"\x00(\d+)\x00", lambda m: quotes[int(m.group(1))], piece).strip()
+        words = [w for w in _WORD_RE.findall(restored) if w.lower() not in _FILLER]
+        if words:
+            parts.append(restored)
+    return parts or [text]
+
+
+def fts_text(text: str) -> str:
+    """``text`` reduced to plain words, safe to hand to a full-text query parser.
+
+    Example:
+        >>> fts_text('the word "EXIT:" (red)')
+        'the word EXIT red'
+    """
+    return " ".join(_WORD_RE.findall(text))
+
+
+def reciprocal_rank_fusion(
+    ranked: Sequence[Sequence[str]], weights: Sequence[float] | None = None, k: float = 60.0
+) -> dict[str, float]:
+    """Reciprocal-rank fusion: each list adds ``weight / (k + rank)`` to its items.
+
+    Args:
+        ranked: lists of item keys, best first.
+        weights: one weight per list (default 1 each).
+        k: the RRF damping constant (60 in Cormack et al.).
+
+    Example:
+        >>> s = reciprocal_rank_fusion([["a", "b"], ["b", "c"]], k=1)
+        >>> sorted(s, key=s.get, reverse=True)
+        ['b', 'a', 'c']
+    """
+    weights = [1.0] * len(ranked) if weights is None else list(weights)
+    if len(weights) != len(ranked):
+        raise ValueError(f"{len(ranked)} ranked lists but {len(weights)} weights")
+    scores: dict[str, float] = {}
+    for items, weight in zip(ranked, weights, strict=True):
+        for rank, key in enumerate(items, start=1):
+            scores[key] = scores.get(key, 0.0) + weight / (k + rank)
+    return scores
+
+
+@dataclass(frozen=True)
+class PartMatch:
+    """How one scene matched one query part."""
+
+    score: float
+    modalities: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MergedHit:
+    """A scene's rank after merging the parts of a split query."""
+
+    key: str
+    score: float
+    matched: dict[str, tuple[str, ...]]
+
+    @property
+    def parts_matched(self) -> int:
+        return len(self.matched)
+
+
+def merge_parts(per_part: Mapping[str, Mapping[str, PartMatch]]) -> list[MergedHit]:
+    """Rank scenes over query parts: more parts matched first, then the summed score.
+
+    Args:
+        per_part: for each query part, the scenes (by key) that match it.
+
+    Example:
+        >>> hits = merge_parts({
+        ...     "red": {"s1": PartMatch(0.5, ("tags",)), "s2": PartMatch(0.9, ("tags",))},
+        ...     "exit": {"s1": PartMatch(0.4, ("ocr",))},
+        ... })
+        >>> [(h.key, h.parts_matched) for h in hits]
+        [('s1', 2), ('s2', 1)]
+    """
+    scores: dict[str, float] = {}
+    matched: dict[str, dict[str, tuple[str, ...]]] = {}
+    for part, hits in per_part.items():
+        for key, hit in hits.items():
+            scores[key] = scores.get(key, 0.0) + hit.score
+            matched.setdefault(key, {})[part] = hit.modalities
+    merged = [MergedHit(k, scores[k], matched[k]) for k in scores]
+    return sorted(merged, key=lambda h: (-h.parts_matched, -h.score, h.key))

@@ -1,0 +1,306 @@
+"""The LanceDB scene store: one table of scene rows, written by one writer.
+
+Rows are keyed by ``Scene.key`` (video content hash and scene index) and written with
+``merge_insert`` upserts. A file whose content hash is already stored is not written at all,
+so re-ingesting it creates no new table version; a file whose path is stored under another
+hash (it changed) has its old rows deleted after the new ones are in, so search never sees
+a gap. Only whole videos are written, after every stage succeeded, so a failed file leaves
+no rows. A native full-text index covers the descriptor text; the schema version lives in
+the table's schema metadata.
+
+Example:
+    >>> store = SceneStore.open("data/lancedb", dim=384)  # doctest: +SKIP
+    >>> store.write_video("a.mp4", "ab12", scenes, vectors).status  # doctest: +SKIP
+    'written'
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+
+from tasks.video.encode import MODALITIES, SceneVectors, descriptor_text
+from tasks.video.records import Scene
+
+logger = logging.getLogger(__name__)
+
+TABLE_NAME = "scenes"
+VECTOR_INDEX_MIN_ROWS = 50_000
+"""From this many rows the fused vectors get an IVF-PQ index (a flat scan of 100k 384-d
+vectors costs about 200 ms on a busy 2-core machine, the index about 6 ms)."""
+SCHEMA_VERSION = "1"
+_VERSION_KEY = b"tessera.schema_version"
+
+
+class StoreError(RuntimeError):
+    """The scene store cannot be used as asked (for example a schema from another version)."""
+
+
+def vector_column(modality: str) -> str:
+    """The column holding one modality's vectors.
+
+    Example:
+        >>> vector_column("ocr")
+        'vec_ocr'
+    """
+    return f"vec_{modality}"
+
+
+def scene_schema(dim: int) -> pa.Schema:
+    """The Arrow schema of the scene table for ``dim``-dimensional vectors.
+
+    Example:
+        >>> scene_schema(4).field("vector").type
+        FixedSizeListType(fixed_size_list<item: float>[4])
+    """
+    vec = pa.list_(pa.float32(), dim)
+    fields = [
+        pa.field("key", pa.string(), nullable=False),
+        pa.field("video", pa.string(), nullable=False),
+        pa.field("video_hash", pa.string(), nullable=False),
+        pa.field("scene", pa.int32(), nullable=False),
+        pa.field("start", pa.float64()),
+        pa.field("end", pa.float64()),
+        pa.field("transcript", pa.string()),
+        pa.field("ocr", pa.string()),
+        pa.field("tags", pa.list_(pa.string())),
+        pa.field("caption", pa.string()),
+        pa.field("thumbnail", pa.string(), nullable=True),
+        pa.field("text", pa.string()),
+        pa.field("vector", vec),
+        *[pa.field(vector_column(m), vec) for m in MODALITIES],
+        pa.field("ingested_at", pa.timestamp("us", tz="UTC")),
+    ]
+    return pa.schema(fields, metadata={_VERSION_KEY: SCHEMA_VERSION.encode()})
+
+
+def sql_str(value: str) -> str:
+    """``value`` as a quoted SQL string literal for a LanceDB filter.
+
+    Example:
+        >>> sql_str("it's.mp4")
+        "'it''s.mp4'"
+    """
+    return "'" + value.replace("'", "''") + "'"
+
+
+def scene_rows(
+    scenes: Sequence[Scene], vectors: Sequence[SceneVectors], now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Table rows for ``scenes`` and their vectors.
+
+    Example:
+        >>> scene_rows([], [])
+        []
+    """
+    if len(scenes) != len(vectors):
+        raise ValueError(f"{len(scenes)} scenes but {len(vectors)} vector sets")
+    stamp = now or datetime.now(UTC)
+    rows = []
+    for scene, vec in zip(scenes, vectors, strict=True):
+        row: dict[str, Any] = {
+            "key": scene.key,
+            "video": scene.video,
+            "video_hash": scene.video_hash,
+            "scene": scene.index,
+            "start": float(scene.start_s),
+            "end": float(scene.end_s),
+            "transcript": scene.transcript,
+            "ocr": scene.ocr,
+            "tags": list(scene.tags),
+            "caption": scene.caption,
+            "thumbnail": scene.thumbnail,
+            "text": descriptor_text(scene, labelled=False),
+            "vector": np.asarray(vec.fused, np.float32),
+            "ingested_at": stamp,
+        }
+        for m in MODALITIES:
+            row[vector_column(m)] = np.asarray(vec.modalities[m], np.float32)
+        rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What writing one video did.
+
+    Attributes:
+        status: ``written`` (new rows), ``unchanged`` (hash already stored, nothing written).
+        scenes: rows written for the video (0 when unchanged).
+        replaced: rows of an older version of the same path that were deleted.
+    """
+
+    video: str
+    video_hash: str
+    status: Literal["written", "unchanged"]
+    scenes: int
+    replaced: int = 0
+
+
+class SceneStore:
+    """The scene table at a LanceDB URI (a folder, or ``s3://``, ``gs://``, ``az://``).
+
+    Args:
+        db: an open LanceDB connection.
+        dim: vector dimension; needed only to create the table on first write.
+    """
+
+    def __init__(self, db: Any, dim: int | None = None) -> None:
+        self.db = db
+        self.dim = dim
+        self._table: Any = None
+        self._dirty = False
+        self._text_index = False
+
+    @classmethod
+    def open(cls, uri: str, dim: int | None = None) -> SceneStore:
+        """Connect to the store at ``uri`` (the table is created on the first write).
+
+        Example:
+            >>> SceneStore.open("/tmp/scenes-doctest").count()
+            0
+        """
+        import lancedb
+
+        return cls(lancedb.connect(uri), dim)
+
+    @property
+    def table(self) -> Any:
+        """The scene table, or ``None`` before anything was written."""
+        if self._table is None and TABLE_NAME in self._table_names():
+            table = self.db.open_table(TABLE_NAME)
+            found = (table.schema.metadata or {}).get(_VERSION_KEY, b"?").decode()
+            if found != SCHEMA_VERSION:
+                raise StoreError(
+                    f"scene table at {self.db.uri} has schema version {found}, this Tessera "
+                    f"writes version {SCHEMA_VERSION}: re-ingest into a new --db"
+                )
+            self._table = table
+        return self._table
+
+    def _table_names(self) -> list[str]:
+        lister = getattr(self.db, "list_tables", None)
+        names = lister() if lister else self.db.table_names()
+        return list(getattr(names, "tables", names))
+
+    def _create(self, dim: int) -> Any:
+        self._table = self.db.create_table(TABLE_NAME, schema=scene_schema(dim), exist_ok=True)
+        return self._table
+
+    def count(self, where: str | None = None) -> int:
+        """Rows in the store (optionally only those matching the SQL filter ``where``)."""
+        return 0 if self.table is None else int(self.table.count_rows(where))
+
+    def version(self) -> int:
+        """The table version (0 before the table exists)."""
+        return 0 if self.table is None else int(self.table.version)
+
+    def has_hash(self, video_hash: str) -> bool:
+        """Whether a video with this content hash is stored.
+
+        Example:
+            >>> SceneStore.open("/tmp/scenes-doctest").has_hash("00ff")
+            False
+        """
+        return self.count(f"video_hash = {sql_str(video_hash)}") > 0
+
+    def stored_hashes(self) -> set[str]:
+        """Every content hash in the store (backfill skips these files)."""
+        if self.table is None or self.count() == 0:
+            return set()
+        col = self.table.search().select(["video_hash"]).limit(None).to_arrow()["video_hash"]
+        return set(col.unique().to_pylist())
+
+    def write_video(
+        self,
+        video: str,
+        video_hash: str,
+        scenes: Sequence[Scene],
+        vectors: Sequence[SceneVectors],
+    ) -> WriteResult:
+        """Upsert one video's scenes; replace an older version of the same path.
+
+        Nothing is written when ``video_hash`` is already stored, which keeps re-ingesting
+        an unchanged file free of new table versions.
+
+        Example:
+            >>> store.write_video("a.mp4", "ab12", scenes, vectors)  # doctest: +SKIP
+            WriteResult(video='a.mp4', video_hash='ab12', status='written', scenes=3, replaced=0)
+        """
+        if self.has_hash(video_hash):
+            return WriteResult(video, video_hash, "unchanged", 0)
+        if not scenes:
+            raise ValueError(f"{video}: no scenes to write")
+        rows = scene_rows(scenes, vectors)
+        dim = len(rows[0]["vector"])
+        table = self.table if self.table is not None else self._create(dim)
+        data = pa.Table.from_pylist(rows, schema=table.schema)
+        (
+            table.merge_insert("key")
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute(data)
+        )
+        stale = f"video = {sql_str(video)} AND video_hash != {sql_str(video_hash)}"
+        replaced = self.count(stale)
+        if replaced:
+            table.delete(stale)
+        self._dirty = True
+        return WriteResult(video, video_hash, "written", len(rows), replaced)
+
+    def has_text_index(self) -> bool:
+        """Whether the full-text index on the descriptor text exists."""
+        if self._text_index:
+            return True
+        if self.table is None:
+            return False
+        self._text_index = any(tuple(ix.columns) == ("text",) for ix in self.table.list_indices())
+        return self._text_index
+
+    def has_vector_index(self) -> bool:
+        """Whether the fused scene vectors have an ANN index (large tables only)."""
+        if self.table is None:
+            return False
+        return any(tuple(ix.columns) == ("vector",) for ix in self.table.list_indices())
+
+    def finish_batch(self) -> bool:
+        """After a batch of writes: (re)build the full-text index and ``optimize()``.
+
+        Does nothing when the batch wrote nothing, so an idempotent re-ingest leaves the
+        table version alone. Returns whether anything was done.
+        """
+        if not self._dirty or self.table is None:
+            return False
+        from lancedb.index import FTS
+
+        table = self.table
+        if not self.has_text_index():
+            table.create_index("text", config=FTS(with_position=False), replace=True)
+            self._text_index = True
+        if not self.has_vector_index() and self.count() >= VECTOR_INDEX_MIN_ROWS:
+            from lancedb.index import IvfPq
+
+            table.create_index("vector", config=IvfPq(distance_type="cosine"), replace=True)
+        table.optimize()
+        self._dirty = False
+        return True
+
+    def scenes_of(self, video: str) -> list[dict[str, Any]]:
+        """The stored rows of one video path, in scene order, without vectors."""
+        if self.table is None:
+            return []
+        cols = ["key", "video", "video_hash", "scene", "start", "end", "transcript", "ocr"]
+        rows = (
+            self.table.search()
+            .where(f"video = {sql_str(video)}")
+            .select([*cols, "tags", "thumbnail"])
+            .limit(None)
+            .to_list()
+        )
+        return sorted(rows, key=lambda r: r["scene"])
