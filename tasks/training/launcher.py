@@ -12,8 +12,8 @@ collective timeout; a job whose ranks vanished without reporting (for example it
 rank's worker was killed) is found by :func:`reap_lost` and queued again.
 
 Example:
-    >>> rank_keys("digits", generation=2, world_size=2)
-    ['tessera-train-digits-g2-r0', 'tessera-train-digits-g2-r1']
+    >>> rank_keys(7, "digits", generation=2, world_size=2)
+    ['tessera-train-7-digits-g2-r0', 'tessera-train-7-digits-g2-r1']
 """
 
 from __future__ import annotations
@@ -45,9 +45,14 @@ def checkpoint_dir(root: Path, job: Job) -> Path:
     return Path(root).resolve() / f"job-{job.id:06d}"
 
 
-def rank_keys(name: str, generation: int, world_size: int) -> list[str]:
+def rank_key_prefix(job_id: int, name: str, generation: int) -> str:
+    """Common prefix of a launch's rank keys (the id keeps it unique among names)."""
+    return f"tessera-train-{job_id}-{name}-g{generation}-r"
+
+
+def rank_keys(job_id: int, name: str, generation: int, world_size: int) -> list[str]:
     """Dask keys of a launch's ranks."""
-    return [f"tessera-train-{name}-g{generation}-r{r}" for r in range(world_size)]
+    return [f"{rank_key_prefix(job_id, name, generation)}{r}" for r in range(world_size)]
 
 
 def launch(
@@ -73,7 +78,7 @@ def launch(
         return None
     url = absolute_url(store.url)
     ckpt = str(checkpoint_dir(checkpoint_root, job))
-    keys = rank_keys(job.name, generation, len(workers))
+    keys = rank_keys(job.id, job.name, generation, len(workers))
     for rank, (worker, key) in enumerate(zip(workers, keys, strict=True)):
         ctx = RankContext(
             job_id=job.id,
@@ -143,14 +148,14 @@ def cancel_ranks(client: Any, job: Job) -> None:
     ``fire_and_forget`` tasks belong to the scheduler's ``fire-and-forget`` client, so they
     are released in its name.
     """
-    keys = rank_keys(job.name, job.generation, max(job.pus, len(job.workers), 1))
+    prefix = rank_key_prefix(job.id, job.name, job.generation)
 
-    def _release(dask_scheduler: Any, keys: list[str]) -> None:
-        present = [k for k in keys if k in dask_scheduler.tasks]
+    def _release(dask_scheduler: Any, prefix: str) -> None:
+        present = [k for k in dask_scheduler.tasks if isinstance(k, str) and k.startswith(prefix)]
         if present:
             dask_scheduler.client_releases_keys(keys=present, client="fire-and-forget")
 
-    client.run_on_scheduler(_release, keys=keys)
+    client.run_on_scheduler(_release, prefix=prefix)
 
 
 def reap_lost(client: Any, store: JobStore) -> list[str]:
@@ -165,7 +170,7 @@ def reap_lost(client: Any, store: JobStore) -> list[str]:
     for job in store.jobs(("running", "stopping")):
         if job.pus == 0:
             continue
-        states = task_states(client, rank_keys(job.name, job.generation, job.pus))
+        states = task_states(client, rank_keys(job.id, job.name, job.generation, job.pus))
         stuck = [k for k, s in states.items() if s in ("no-worker", "erred")]
         vanished = all(s is None for s in states.values())
         if not stuck and not vanished:

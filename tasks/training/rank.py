@@ -36,10 +36,13 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tasks.training.spec import JobSpec
 from tasks.training.store import JobStore, Sample
+
+if TYPE_CHECKING:
+    from tasks.training.workloads import Workload
 
 logger = logging.getLogger(__name__)
 
@@ -198,6 +201,14 @@ def run_rank(ctx: RankContext) -> RankResult:
     result = RankResult(status="lost", rank=ctx.rank)
     try:
         try:
+            # Slow first imports and data loading happen before the rendezvous, so they
+            # never count against the collective timeout.
+            from tasks.training.workloads import build_workload
+
+            try:
+                workload = build_workload(ctx.spec)
+            except Exception as exc:
+                raise JobCodeError(str(exc)) from exc
             tcp = _rendezvous(ctx)
             backend = "nccl" if torch.cuda.is_available() else "gloo"
             dist.init_process_group(
@@ -207,7 +218,7 @@ def run_rank(ctx: RankContext) -> RankResult:
                 world_size=ctx.world_size,
                 timeout=timedelta(seconds=ctx.timeout_s),
             )
-            _train(ctx, store, result)
+            _train(ctx, store, result, workload)
         finally:
             if dist.is_initialized():
                 dist.destroy_process_group()
@@ -226,7 +237,19 @@ def run_rank(ctx: RankContext) -> RankResult:
         )
     except Exception as exc:
         if not _is_lost(exc):
+            # Not a peer or network fault: retrying would fail the same way.
             logger.error("job %s rank %d: %s", ctx.name, ctx.rank, traceback.format_exc())
+            result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
+            store.transition(
+                ctx.job_id,
+                "failed",
+                expect=("running", "stopping", "queued"),
+                generation=ctx.generation,
+                error=result.error,
+                pus=0,
+                workers=[],
+            )
+            return result
         result.status = "lost"
         result.error = f"rank {ctx.rank}: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
         store.transition(
@@ -243,20 +266,16 @@ def run_rank(ctx: RankContext) -> RankResult:
     return result
 
 
-def _train(ctx: RankContext, store: JobStore, result: RankResult) -> None:
+def _train(ctx: RankContext, store: JobStore, result: RankResult, workload: Workload) -> None:
     import torch
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
 
     from tasks.training.checkpoint import load_latest, restore_rng, rng_states, save_checkpoint
-    from tasks.training.workloads import batch, build_workload
+    from tasks.training.workloads import batch
 
     spec, rank, world = ctx.spec, ctx.rank, ctx.world_size
     device = torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu")
-    try:
-        workload = build_workload(spec)
-    except Exception as exc:
-        raise JobCodeError(str(exc)) from exc
     ckpt_dir = Path(ctx.checkpoint_dir)
     loaded = load_latest(ckpt_dir)
     epoch = position = step = 0
@@ -267,12 +286,13 @@ def _train(ctx: RankContext, store: JobStore, result: RankResult) -> None:
     ddp = DistributedDataParallel(model)
     sync = {"s": 0.0}
 
-    def timed_allreduce(state: Any, bucket: Any) -> Any:
-        # DDP's default hook (mean all-reduce), timed so samples separate sync from compute.
+    # DDP's default hook (mean all-reduce), timed so samples separate sync from compute.
+    # Left unannotated: DDP rejects a hook whose bucket annotation is not dist.GradBucket.
+    def timed_allreduce(state, bucket):
         t0 = time.perf_counter()
         fut = dist.all_reduce(bucket.buffer().div_(world), async_op=True).get_future()
 
-        def done(f: Any) -> Any:
+        def done(f):
             sync["s"] += time.perf_counter() - t0
             return f.value()[0]
 
