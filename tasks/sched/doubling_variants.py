@@ -1,0 +1,116 @@
+"""Improved members of the doubling family, each a named policy beside the reference.
+
+The claims-faithful ``doubling`` trails on the Pollux workloads (see ``docs/sched-core.md``
+for the measurements): its score, remaining time saved per added PU, hands PUs to the jobs
+with the most work left (a doubling of an ImageNet job saves hours, one of a BERT job
+minutes), so short and medium jobs run on one PU for a long time and the mean completion time
+suffers. Three changes, each usable alone, all reusing :func:`~tasks.sched.doubling.plan_doubling`:
+
+- **rate score** (``srtf``): rank a doubling ``n -> m`` by the completion rate it adds per PU,
+  ``(1/T(m) - 1/T(n)) / (m - n) = (T(n) - T(m)) / (T(n) T(m) (m - n))``: the claims' gain
+  weighted by how close the job is to finishing (shortest-remaining-first). Maximising the sum
+  of the rates ``1/T_j`` is what minimises the mean completion time in a fluid model.
+- **goodput** (``goodput``): a job's time on ``n`` PUs is its best over the batch sizes it
+  accepts, ``min_b T(n, b)`` (``SchedJob.remaining_time_at``, which counts the iterations a
+  batch size needs, so statistical efficiency is included); the chosen batch size goes out
+  with the PUs.
+- **restart-aware** (``restart_s``): any count other than the job's current one costs a
+  restart, ``T'(n) = T(n) + restart_s`` (plus the same for a job that has not started), so
+  PUs move only when the doubling gains more than the restart loses.
+
+Example:
+    >>> from tasks.sched.policy import SchedJob
+    >>> jobs = [SchedJob("long", 0.0, lambda n: 1000.0 / n),
+    ...         SchedJob("short", 0.0, lambda n: 10.0 / n)]
+    >>> sorted((k, v.pus) for k, v in DoublingVariant(score="claims").allocate(jobs, 3).items())
+    [('long', 2), ('short', 1)]
+    >>> sorted((k, v.pus) for k, v in DoublingVariant(score="rate").allocate(jobs, 3).items())
+    [('long', 1), ('short', 2)]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+from tasks.sched.doubling import job_time, per_pu_gain, plan_doubling
+from tasks.sched.policy import Assignment, SchedJob
+
+__all__ = ["DoublingVariant", "rate_gain"]
+
+
+def rate_gain(job: SchedJob, n: int, m: int, t_n: float, t_m: float) -> float:
+    """Completion rate added per PU by going from ``n`` to ``m`` PUs.
+
+    Example:
+        >>> rate_gain(SchedJob("a", 0.0, lambda n: 1.0), 1, 2, 10.0, 5.0)  # 1/5 - 1/10
+        0.1
+    """
+    if t_m <= 0:
+        return math.inf
+    return (1.0 / t_m - 1.0 / t_n) / (m - n)
+
+
+class DoublingVariant:
+    """The doubling heuristic with a choice of score, batch-size choice and restart cost.
+
+    Args:
+        score: ``"claims"`` (time saved per PU) or ``"rate"`` (completion rate added per PU).
+        goodput: also pick each job's batch size among ``SchedJob.batch_sizes``.
+        restart_s: seconds a change of PU count costs the job; 0 ignores restarts.
+        leftover: passed to :func:`~tasks.sched.doubling.plan_doubling`.
+        name: registry name.
+    """
+
+    placement = "pack"
+
+    def __init__(
+        self,
+        *,
+        score: Literal["claims", "rate"] = "rate",
+        goodput: bool = False,
+        restart_s: float = 0.0,
+        leftover: Literal["partial", "idle"] = "idle",
+        name: str = "doubling-variant",
+    ) -> None:
+        self.score = rate_gain if score == "rate" else per_pu_gain
+        self.goodput = goodput
+        self.restart_s = restart_s
+        self.leftover = leftover
+        self.name = name
+
+    def allocate(self, jobs: Sequence[SchedJob], capacity: int) -> dict[str, Assignment]:
+        best_batch: dict[tuple[str, int], int] = {}
+
+        def base_time(job: SchedJob, n: int) -> float:
+            if not self.goodput or job.remaining_time_at is None or not job.batch_sizes:
+                return job_time(job, n)
+            key = (job.name, n)
+            best, best_t = 0, math.inf
+            for b in job.batch_sizes:
+                t = job.remaining_time_at(n, b)
+                if t < best_t:
+                    best, best_t = b, t
+            if best:
+                best_batch[key] = best
+            return best_t
+
+        def time_of(job: SchedJob, n: int) -> float:
+            t = base_time(job, n)
+            if self.restart_s and n != job.current_pus:
+                t += self.restart_s
+            return t
+
+        plan = plan_doubling(
+            jobs,
+            capacity,
+            time_of=time_of,
+            score=self.score,
+            leftover=self.leftover,
+            record_steps=False,
+        )
+        return {
+            name: Assignment(pus, best_batch.get((name, pus)) if self.goodput else None)
+            for name, pus in plan.pus.items()
+        }

@@ -1,0 +1,261 @@
+"""The training speed function of a ring all-reduce job.
+
+One optimiser step on ``n`` PUs spread over ``nodes`` nodes with a per-PU batch ``b`` costs::
+
+    step_s(n, nodes, b) = c0 + c1 * b                        # forward/backward on one PU
+                        + 2 (n - 1) / n * g_link             # ring all-reduce volume / bandwidth
+                        + 2 (n - 1) * l_link                 # one latency per ring hop
+
+where ``g_link`` is the gradient size divided by the link bandwidth and ``l_link`` the per-hop
+latency, both taken for the intra-node link when the job sits on one node and for the
+inter-node link otherwise (a ring is as fast as its slowest hop). A job on one PU does not
+synchronise. All six coefficients are non-negative and the model is linear in them, so it is
+fitted by non-negative least squares; a prior enters the fit as weak pseudo-observations, so a
+job with no or few samples predicts from the prior and moves to the data as samples arrive.
+
+Example:
+    >>> model = SpeedModel.fit([SpeedSample(n=1, nodes=1, per_pu_batch=32, step_s=0.10)])
+    >>> round(model.step_seconds(1, 1, 32), 3)
+    0.1
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import nnls
+
+__all__ = ["SpeedModel", "SpeedParams", "SpeedSample", "nodes_for", "sync_features"]
+
+
+@dataclass(frozen=True)
+class SpeedSample:
+    """One measured training step.
+
+    Attributes:
+        n: PUs the job ran on.
+        nodes: distinct nodes those PUs were on.
+        per_pu_batch: examples per PU per step.
+        step_s: seconds per optimiser step.
+        sync_s: seconds of that step spent in the all-reduce, when measured.
+    """
+
+    n: int
+    nodes: int
+    per_pu_batch: float
+    step_s: float
+    sync_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.n < 1 or not 1 <= self.nodes <= self.n:
+            raise ValueError(
+                f"speed sample: need 1 <= nodes <= n, got n={self.n} nodes={self.nodes}"
+            )
+        if not (self.step_s > 0 and math.isfinite(self.step_s)):
+            raise ValueError(f"speed sample: step_s must be positive, got {self.step_s}")
+        if self.per_pu_batch <= 0:
+            raise ValueError(
+                f"speed sample: per_pu_batch must be positive, got {self.per_pu_batch}"
+            )
+
+
+@dataclass(frozen=True)
+class SpeedParams:
+    """Coefficients of the speed function (seconds; all non-negative).
+
+    Attributes:
+        c0: fixed seconds per step (kernel launches, optimiser update).
+        c1: seconds per example on one PU.
+        g_intra: gradient bytes / intra-node bandwidth (seconds for one full gradient).
+        l_intra: per-hop latency inside a node.
+        g_inter: gradient bytes / inter-node bandwidth.
+        l_inter: per-hop latency across nodes.
+    """
+
+    c0: float = 0.01
+    c1: float = 1e-3
+    g_intra: float = 0.02
+    l_intra: float = 1e-4
+    g_inter: float = 0.1
+    l_inter: float = 5e-4
+
+    def as_array(self) -> np.ndarray:
+        return np.array(
+            [self.c0, self.c1, self.g_intra, self.l_intra, self.g_inter, self.l_inter], dtype=float
+        )
+
+    @classmethod
+    def from_gradient(
+        cls,
+        gradient_bytes: float,
+        *,
+        c0: float = 0.01,
+        c1: float = 1e-3,
+        intra_bytes_per_s: float = 10e9,
+        inter_bytes_per_s: float = 1.25e9,
+        intra_latency_s: float = 1e-5,
+        inter_latency_s: float = 5e-5,
+    ) -> SpeedParams:
+        """A prior from the model size and nominal link speeds.
+
+        Example:
+            >>> SpeedParams.from_gradient(100e6, inter_bytes_per_s=1e9).g_inter
+            0.1
+        """
+        return cls(
+            c0=c0,
+            c1=c1,
+            g_intra=gradient_bytes / intra_bytes_per_s,
+            l_intra=intra_latency_s,
+            g_inter=gradient_bytes / inter_bytes_per_s,
+            l_inter=inter_latency_s,
+        )
+
+
+def nodes_for(n: int, pus_per_node: int) -> int:
+    """Fewest nodes that hold ``n`` PUs when packed ``pus_per_node`` to a node.
+
+    Example:
+        >>> nodes_for(6, 4)
+        2
+    """
+    return max(1, -(-n // pus_per_node))
+
+
+def sync_features(n: int, nodes: int) -> tuple[float, float, float, float]:
+    """Regressors of the all-reduce part: (volume, hops) for the intra and inter link.
+
+    Example:
+        >>> sync_features(4, 1)
+        (1.5, 6.0, 0.0, 0.0)
+    """
+    if n <= 1:
+        return (0.0, 0.0, 0.0, 0.0)
+    volume, hops = 2.0 * (n - 1) / n, 2.0 * (n - 1)
+    return (volume, hops, 0.0, 0.0) if nodes <= 1 else (0.0, 0.0, volume, hops)
+
+
+def _design(samples: Sequence[SpeedSample]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rows = np.array(
+        [(1.0, s.per_pu_batch, *sync_features(s.n, s.nodes)) for s in samples], dtype=float
+    )
+    step = np.array([s.step_s for s in samples], dtype=float)
+    sync = np.array([s.sync_s if s.sync_s is not None else np.nan for s in samples], dtype=float)
+    return rows, step, sync
+
+
+def _nnls_with_prior(a: np.ndarray, y: np.ndarray, prior: np.ndarray, weight: float) -> np.ndarray:
+    """Non-negative least squares of ``a @ x ~ y``, pulled weakly towards ``prior``.
+
+    Each coefficient gets one pseudo-row ``weight * x_i / s_i = weight * prior_i / s_i`` with
+    ``s_i`` the coefficient's natural scale, so the prior only decides directions the data
+    leaves open. Columns are scaled to unit norm first: the coefficients span five orders of
+    magnitude and NNLS is sensitive to that.
+    """
+    k = a.shape[1]
+    if a.shape[0] == 0:
+        return prior.copy()
+    norms = np.linalg.norm(a, axis=0)
+    norms[norms == 0] = 1.0
+    scale = np.maximum(np.abs(prior), 1e-9)
+    # A pseudo-row in scaled coordinates: weight * rms(y) * (x_i / scale_i - prior_i / scale_i).
+    strength = weight * float(np.sqrt(np.mean(y**2)) or 1.0)
+    reg = np.diag(strength / (scale * norms))
+    a_aug = np.vstack([a / norms, reg])
+    y_aug = np.concatenate([y, strength * prior / scale])
+    x_scaled, _ = nnls(a_aug, y_aug, maxiter=50 * k)
+    return np.asarray(x_scaled / norms, dtype=float)
+
+
+@dataclass(frozen=True)
+class SpeedModel:
+    """A fitted speed function; cheap to evaluate (pure Python arithmetic).
+
+    Example:
+        >>> m = SpeedModel(SpeedParams(c0=0.0, c1=0.01, g_intra=0.1, l_intra=0.0,
+        ...                            g_inter=0.4, l_inter=0.0))
+        >>> round(m.step_seconds(4, 1, 8), 6)  # 0.08 compute + 1.5 * 0.1 ring volume
+        0.23
+    """
+
+    params: SpeedParams
+    samples_used: int = 0
+
+    @classmethod
+    def fit(
+        cls,
+        samples: Sequence[SpeedSample],
+        prior: SpeedParams | None = None,
+        *,
+        prior_weight: float = 1e-3,
+    ) -> SpeedModel:
+        """Fit the coefficients to measured steps.
+
+        When every sample carries its sync seconds, the compute part (``c0``, ``c1``) is fitted
+        to ``step_s - sync_s`` and the link part to ``sync_s`` separately, which keeps the two
+        from trading off against each other; otherwise one joint fit to ``step_s``.
+
+        Args:
+            samples: measured steps; may be empty (the prior is returned).
+            prior: coefficients assumed before data; ``SpeedParams()`` when omitted.
+            prior_weight: strength of the prior relative to the data's scale.
+
+        Example:
+            >>> true = SpeedParams(0.02, 0.002, 0.05, 0.0, 0.3, 0.001)
+            >>> pts = [SpeedSample(n, k, b, SpeedModel(true).step_seconds(n, k, b))
+            ...        for n, k in [(1, 1), (2, 1), (4, 1), (8, 2), (16, 4)] for b in (16, 64)]
+            >>> round(SpeedModel.fit(pts).params.g_inter, 2)
+            0.3
+        """
+        base = prior or SpeedParams()
+        if not samples:
+            return cls(base, 0)
+        rows, step, sync = _design(samples)
+        p = base.as_array()
+        if not np.isnan(sync).any():
+            compute = _nnls_with_prior(rows[:, :2], step - sync, p[:2], prior_weight)
+            multi = rows[:, 2:].any(axis=1)
+            if multi.any():
+                link = _nnls_with_prior(rows[multi, 2:], sync[multi], p[2:], prior_weight)
+            else:
+                link = p[2:]
+            x = np.concatenate([compute, link])
+        else:
+            x = _nnls_with_prior(rows, step, p, prior_weight)
+        # Coefficients no sample could inform (e.g. inter-node before any multi-node run)
+        # keep the prior instead of drifting to whatever NNLS left there.
+        informed = np.abs(rows).sum(axis=0) > 0
+        x = np.where(informed, x, p)
+        return cls(SpeedParams(*(float(v) for v in x)), len(samples))
+
+    def sync_seconds(self, n: int, nodes: int) -> float:
+        """Predicted all-reduce seconds per step."""
+        vi, hi, vx, hx = sync_features(n, nodes)
+        p = self.params
+        return vi * p.g_intra + hi * p.l_intra + vx * p.g_inter + hx * p.l_inter
+
+    def step_seconds(self, n: int, nodes: int, per_pu_batch: float) -> float:
+        """Predicted seconds per optimiser step on ``n`` PUs over ``nodes`` nodes.
+
+        Example:
+            >>> SpeedModel(SpeedParams(0.1, 0.0, 0.0, 0.0, 0.0, 0.0)).step_seconds(1, 1, 32)
+            0.1
+        """
+        # Inlined (not via sync_seconds): policies call this tens of thousands of times per
+        # decision, and the call overhead was most of a 10,000-job decision.
+        p = self.params
+        t = p.c0 + p.c1 * per_pu_batch
+        if n > 1:
+            volume, hops = 2.0 * (n - 1) / n, 2.0 * (n - 1)
+            if nodes <= 1:
+                t += volume * p.g_intra + hops * p.l_intra
+            else:
+                t += volume * p.g_inter + hops * p.l_inter
+        return t
+
+    def throughput(self, n: int, nodes: int, per_pu_batch: float) -> float:
+        """Examples per second on ``n`` PUs."""
+        return n * per_pu_batch / self.step_seconds(n, nodes, per_pu_batch)
