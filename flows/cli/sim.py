@@ -84,9 +84,7 @@ def sim_command(
             for name in names:
                 progress.update(task, description=f"{path.stem} {name}")
                 try:
-                    results.append(
-                        simulate(jobs, get_policy(name), apps, workload_name=path.stem)
-                    )
+                    results.append(simulate(jobs, get_policy(name), apps, workload_name=path.stem))
                 except (ValueError, TraceError) as exc:
                     err_console.print(f"[red]{path.stem} {name}: {exc}")
                     failed.append(f"{path.stem}:{name}")

@@ -9,7 +9,8 @@ is interpolated inside the interval (rounded to whole seconds, as the reference 
 
 Example:
     >>> apps = load_apps(find_traces_dir())  # doctest: +SKIP
-    >>> result = simulate(read_workload("workload-1.csv"), get_policy("optimus"), apps)
+    >>> jobs = read_workload("workload-1.csv")  # doctest: +SKIP
+    >>> result = simulate(jobs, get_policy("optimus"), apps)  # doctest: +SKIP
     >>> round(result.mean_jct_s)  # doctest: +SKIP
     4100
 """
@@ -292,11 +293,12 @@ def simulate(
         ValueError: the policy gave out more GPUs than exist or named an unknown job.
 
     Example:
-        >>> simulate([], get_policy("fifo"), {}).jobs
+        >>> from tasks.sched.baselines import FifoPolicy
+        >>> simulate([], FifoPolicy(), {}).jobs
         []
     """
     config = config or SimConfig()
-    rule: PlacementRule = config.placement or getattr(policy, "placement", "pack")
+    rule: PlacementRule = config.placement or getattr(policy, "placement", None) or "pack"
     nodes = {f"n{i}": config.gpus_per_node for i in range(config.num_nodes)}
     predictor = _Predictor(config.gpus_per_node)
     pending = [_Job(spec, apps_by_name(apps, spec.application)) for spec in workload]

@@ -1,0 +1,95 @@
+"""Benchmark: the full trace simulation, 8 workloads x 3 policies (target <= 5 min, 2 cores).
+
+Prints the mean JCT of every run beside the published one (the fidelity ratios) and the
+wall time. The default run is the full one (it takes well under a minute here); ``--quick``
+runs workload 1 only, ``--full`` adds the doubling-family and other registered policies.
+
+Example:
+    $ uv run python bench/bench_sim.py [--traces DIR] [--quick | --full]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tasks.sched.apps import load_apps
+from tasks.sched.experiments import (
+    FIDELITY_TOLERANCE,
+    fidelity_rows,
+    published_mean_jct,
+    run_matrix,
+)
+from tasks.sched.registry import POLICIES
+from tasks.sched.simulator import SimResult
+from tasks.sched.traces import TraceError, find_traces_dir, workload_files
+
+TARGET_S = 300.0
+BASE_POLICIES = ("fifo", "optimus", "tiresias")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--traces", type=Path, default=None)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="workload 1 only")
+    mode.add_argument("--full", action="store_true", help="every registered policy")
+    args = parser.parse_args()
+    try:
+        traces = find_traces_dir(args.traces)
+        files = workload_files(traces / "workloads")
+    except TraceError as exc:
+        print(f"skipped: {exc}")
+        return 0
+    if args.quick:
+        files = files[:1]
+    policies = sorted(POLICIES) if args.full else list(BASE_POLICIES)
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    started = time.perf_counter()
+    apps = load_apps(traces)
+
+    def done(r: SimResult) -> None:
+        pub = published_mean_jct(r.policy, r.workload)
+        ratio = f"{r.mean_jct_s / pub:6.3f}" if pub else "     -"
+        print(
+            f"{r.workload:12s} {r.policy:18s} mean {r.mean_jct_s:9.1f} s  "
+            f"published {pub or float('nan'):9.1f} s  ratio {ratio}  "
+            f"util {r.gpu_utilisation:5.1%}  restarts {r.restarts:4d}",
+            flush=True,
+        )
+
+    results = run_matrix(files, policies, apps, on_done=done)
+    elapsed = time.perf_counter() - started
+    print()
+    print(f"{'policy':18s} {'ours mean':>10s} {'published':>10s} {'ratio':>7s}")
+    for policy in policies:
+        ours = [r.mean_jct_s for r in results if r.policy == policy]
+        pubs = [published_mean_jct(r.policy, r.workload) for r in results if r.policy == policy]
+        mean = sum(ours) / len(ours)
+        if all(p is not None for p in pubs):
+            pub_mean = sum(p for p in pubs if p is not None) / len(pubs)
+            print(f"{policy:18s} {mean:10.1f} {pub_mean:10.1f} {mean / pub_mean:7.3f}")
+        else:
+            print(f"{policy:18s} {mean:10.1f} {'-':>10s} {'-':>7s}")
+    rows = fidelity_rows(results)
+    worst = max((abs(r["ratio"] - 1) for r in rows), default=0.0)
+    ok = all(r["within_tolerance"] for r in rows)
+    print(
+        f"\nfidelity: {len(rows)} runs with a published mean, worst deviation {worst:.2%} "
+        f"(gate {FIDELITY_TOLERANCE:.0%}): {'PASS' if ok else 'FAIL'}"
+    )
+    print(
+        f"wall time: {elapsed:.1f} s for {len(results)} runs "
+        f"(target {TARGET_S:.0f} s, ratio {elapsed / TARGET_S:.3f} of the target)"
+    )
+    return 0 if ok and elapsed <= TARGET_S else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
