@@ -24,7 +24,7 @@ import random
 from dataclasses import dataclass
 
 from tasks.sched.policy import SchedJob
-from tasks.sched.speed import SpeedModel, SpeedParams, nodes_for
+from tasks.sched.speed import SpeedModel, SpeedParams
 
 __all__ = ["RingJobTime", "random_jobs"]
 

@@ -365,7 +365,9 @@ def _train(ctx: RankContext, store: JobStore, result: RankResult, workload: Work
         )
         result.samples.append(sample)
         store.add_samples([sample])
-        store.update_progress(ctx.job_id, ctx.generation, epoch=epoch, position=position)
+        store.update_progress(
+            ctx.job_id, ctx.generation, epoch=epoch, position=position, examples=n, metric=metric
+        )
         store.add_attained(ctx.job_id, elapsed * world)
         window.update(loss=0.0, steps=0, step_s=0.0, sync_s=0.0)
         last_sample = now

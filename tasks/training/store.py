@@ -68,6 +68,7 @@ class JobRow(Base):
     epoch: Mapped[int] = mapped_column(Integer, default=0)
     position: Mapped[int] = mapped_column(Integer, default=0)
     metric: Mapped[float | None] = mapped_column(Float, nullable=True)
+    examples: Mapped[int] = mapped_column(Integer, default=0)
     attained_pu_s: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     submitted_at: Mapped[float] = mapped_column(Float)
@@ -131,6 +132,7 @@ class Job:
     epoch: int
     position: int
     metric: float | None
+    examples: int
     attained_pu_s: float
     error: str | None
     submitted_at: float
@@ -180,6 +182,7 @@ def _job(row: JobRow) -> Job:
         epoch=row.epoch,
         position=row.position,
         metric=row.metric,
+        examples=row.examples or 0,
         attained_pu_s=row.attained_pu_s,
         error=row.error,
         submitted_at=row.submitted_at,
