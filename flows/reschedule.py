@@ -209,26 +209,26 @@ def reschedule_flow(
         stuck = stop_changed(client, store, changed, stop_timeout_s) if changed else []
         if stuck:
             log.warning("jobs did not stop in %.0f s, left running: %s", stop_timeout_s, stuck)
-        jobs = {j.name: j for j in store.jobs(("queued", "running"))}
-        running = {n: j.workers for n, j in jobs.items() if j.state == "running"}
+        now = {j.name: j for j in store.jobs(("queued", "running"))}
+        running = {n: j.workers for n, j in now.items() if j.state == "running"}
         for name in stuck:  # still holding their workers: keep them as they are
-            if name in jobs:
-                counts[name] = jobs[name].pus
-        counts = {n: c for n, c in counts.items() if n in jobs}
+            if name in now:
+                counts[name] = now[name].pus
+        counts = {n: c for n, c in counts.items() if n in now}
         if sum(counts.values()) > len(workers):
             # Stuck jobs hold PUs the policy gave away: drop the new launches that no
             # longer fit (they wait for the next iteration).
-            for name in sorted(counts, key=lambda n: jobs[n].state == "running"):
+            for name in sorted(counts, key=lambda n: now[n].state == "running"):
                 if sum(counts.values()) <= len(workers):
                     break
-                if jobs[name].state == "queued":
+                if now[name].state == "queued":
                     counts[name] = 0
         placement = place_workers(counts, running, workers)
-        to_launch = [j for n, j in jobs.items() if j.state == "queued" and counts.get(n, 0) > 0]
+        to_launch = [j for n, j in now.items() if j.state == "queued" and counts.get(n, 0) > 0]
         launched = launch_jobs(client, store, to_launch, placement, settings, rank_timeout_s)
         store.record_allocation(
             iteration,
-            [(jobs[n].id, c, placement.get(n, ())) for n, c in counts.items()],
+            [(now[n].id, c, placement.get(n, ())) for n, c in counts.items()],
             policy=policy,
             capacity=len(workers),
         )
@@ -239,7 +239,7 @@ def reschedule_flow(
                 "workers": ", ".join(placement.get(n, ())),
                 "action": "launched"
                 if n in launched
-                else ("kept" if c and jobs[n].state == "running" else "waiting"),
+                else ("kept" if c and now[n].state == "running" else "waiting"),
             }
             for n, c in counts.items()
         ]
