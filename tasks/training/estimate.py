@@ -27,7 +27,7 @@ from tasks.sched.speed import SpeedModel, SpeedParams, SpeedSample, nodes_for
 from tasks.training.store import Job, Sample
 
 # Training examples per epoch of the built-in datasets (before a rank has reported it).
-BUILTIN_EXAMPLES = {"digits": 1437, "sequences": 3277}
+BUILTIN_EXAMPLES = {"digits": 1438, "sequences": 3277}
 # Speed before the first measurement: small CPU models on one PU (seconds).
 CPU_PRIOR = SpeedParams(
     c0=0.005, c1=2e-4, g_intra=0.004, l_intra=0.0005, g_inter=0.04, l_inter=0.002

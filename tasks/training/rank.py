@@ -115,6 +115,29 @@ def rendezvous_name(job_id: int, generation: int) -> str:
     return f"tessera-rdzv-{job_id}-{generation}"
 
 
+def epoch_permutation(n: int, seed: int, epoch: int) -> Any:
+    """The deterministic sample order of ``epoch`` (the same at every world size).
+
+    Example:
+        >>> bool((epoch_permutation(10, 0, 3) == epoch_permutation(10, 0, 3)).all())
+        True
+    """
+    import torch
+
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 7919 + epoch))
+
+
+def rank_slice(position: int, rank: int, per_rank: int) -> slice:
+    """The slice of the epoch permutation rank ``rank`` trains at global ``position``.
+
+    Example:
+        >>> rank_slice(64, 1, 16)
+        slice(80, 96, None)
+    """
+    start = position + rank * per_rank
+    return slice(start, start + per_rank)
+
+
 class JobCodeError(Exception):
     """The workload's own code raised: the job fails, it is not retried."""
 
@@ -374,11 +397,11 @@ def _train(ctx: RankContext, store: JobStore, result: RankResult, workload: Work
 
     stopped = False
     while epoch < spec.epochs and not stopped:
-        perm = torch.randperm(n, generator=torch.Generator().manual_seed(spec.seed * 7919 + epoch))
+        perm = epoch_permutation(n, spec.seed, epoch)
         while position + global_batch <= n:
             t0 = time.perf_counter()
             sync["s"] = 0.0
-            idx = perm[position + rank * per_rank : position + (rank + 1) * per_rank]
+            idx = perm[rank_slice(position, rank, per_rank)]
             x, y = batch(workload.train, idx)
             x, y = x.to(device), y.to(device)
             try:

@@ -10,7 +10,7 @@ Example:
     >>> from tasks.training.spec import JobSpec
     >>> w = build_workload(JobSpec(name="x", model="mlp"))
     >>> len(w.train), len(w.test)
-    (1437, 360)
+    (1438, 359)
 """
 
 from __future__ import annotations
