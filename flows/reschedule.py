@@ -117,7 +117,7 @@ def stop_changed(client: Any, store: JobStore, jobs: list[Job], timeout_s: float
     """Ask jobs to stop at a step boundary and wait until they checkpointed; returns the stuck."""
     for job in jobs:
         store.transition(job.id, "stopping", expect=("running",), generation=job.generation)
-        launcher.request_stop(client, job)
+        launcher.request_stop(client, store, job)
     busy = launcher.wait_until_settled(store, [j.id for j in jobs], timeout_s)
     return [store.get(j).name for j in busy]
 
@@ -136,7 +136,7 @@ def launch_jobs(
     for job in jobs:
         # A previous launch pinned to a dead worker may still wait on the scheduler.
         if job.generation:
-            launcher.cancel_ranks(client, job)
+            launcher.cancel_ranks(client, store, job)
         generation = launcher.launch(
             client,
             store,

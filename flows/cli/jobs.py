@@ -181,5 +181,5 @@ def cancel(job: str = typer.Argument(..., help="Job name or id.")) -> None:
             err_console.print(f"[yellow]warning:[/yellow] ranks not told to stop: {exc}")
         else:
             with client:
-                request_stop(client, record)
+                request_stop(client, store, record)
     console.print(f"cancelled job [bold]{record.name}[/bold]")

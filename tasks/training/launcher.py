@@ -12,8 +12,8 @@ collective timeout; a job whose ranks vanished without reporting (for example it
 rank's worker was killed) is found by :func:`reap_lost` and queued again.
 
 Example:
-    >>> rank_keys(7, "digits", generation=2, world_size=2)
-    ['tessera-train-7-digits-g2-r0', 'tessera-train-7-digits-g2-r1']
+    >>> rank_keys("ns", 7, "digits", generation=2, world_size=2)
+    ['tessera-train-ns-7-digits-g2-r0', 'tessera-train-ns-7-digits-g2-r1']
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tasks.training.rank import RankContext, run_rank, stop_event_name
+from tasks.training.rank import RankContext, run_rank, stop_event_name, store_namespace
 from tasks.training.store import Job, JobStore
 
 # Scheduler task states of a rank that is alive or about to start.
@@ -45,14 +45,22 @@ def checkpoint_dir(root: Path, job: Job) -> Path:
     return Path(root).resolve() / f"job-{job.id:06d}"
 
 
-def rank_key_prefix(job_id: int, name: str, generation: int) -> str:
-    """Common prefix of a launch's rank keys (the id keeps it unique among names)."""
-    return f"tessera-train-{job_id}-{name}-g{generation}-r"
+def rank_key_prefix(namespace: str, job_id: int, name: str, generation: int) -> str:
+    """Common prefix of a launch's rank keys (store namespace and id keep it unique)."""
+    return f"tessera-train-{namespace}-{job_id}-{name}-g{generation}-r"
 
 
-def rank_keys(job_id: int, name: str, generation: int, world_size: int) -> list[str]:
+def rank_keys(
+    namespace: str, job_id: int, name: str, generation: int, world_size: int
+) -> list[str]:
     """Dask keys of a launch's ranks."""
-    return [f"{rank_key_prefix(job_id, name, generation)}{r}" for r in range(world_size)]
+    prefix = rank_key_prefix(namespace, job_id, name, generation)
+    return [f"{prefix}{r}" for r in range(world_size)]
+
+
+def namespace_of(store: JobStore) -> str:
+    """The namespace of a store's Dask objects (keys, events, variables)."""
+    return store_namespace(absolute_url(store.url))
 
 
 def launch(
@@ -78,7 +86,7 @@ def launch(
         return None
     url = absolute_url(store.url)
     ckpt = str(checkpoint_dir(checkpoint_root, job))
-    keys = rank_keys(job.id, job.name, generation, len(workers))
+    keys = rank_keys(store_namespace(url), job.id, job.name, generation, len(workers))
     for rank, (worker, key) in enumerate(zip(workers, keys, strict=True)):
         ctx = RankContext(
             job_id=job.id,
@@ -108,11 +116,11 @@ def launch(
     return generation
 
 
-def request_stop(client: Any, job: Job) -> None:
+def request_stop(client: Any, store: JobStore, job: Job) -> None:
     """Ask a running job's ranks to stop at the next step boundary."""
     from distributed import Event
 
-    Event(stop_event_name(job.id, job.generation), client=client).set()
+    Event(stop_event_name(namespace_of(store), job.id, job.generation), client=client).set()
 
 
 def wait_until_settled(
@@ -142,13 +150,13 @@ def task_states(client: Any, keys: Sequence[str]) -> dict[str, str | None]:
     return dict(client.run_on_scheduler(_states, keys=list(keys)))
 
 
-def cancel_ranks(client: Any, job: Job) -> None:
+def cancel_ranks(client: Any, store: JobStore, job: Job) -> None:
     """Drop a launch's leftover rank tasks from the scheduler (e.g. pinned to a dead worker).
 
     ``fire_and_forget`` tasks belong to the scheduler's ``fire-and-forget`` client, so they
     are released in its name.
     """
-    prefix = rank_key_prefix(job.id, job.name, job.generation)
+    prefix = rank_key_prefix(namespace_of(store), job.id, job.name, job.generation)
 
     def _release(dask_scheduler: Any, prefix: str) -> None:
         present = [k for k in dask_scheduler.tasks if isinstance(k, str) and k.startswith(prefix)]
@@ -170,7 +178,9 @@ def reap_lost(client: Any, store: JobStore) -> list[str]:
     for job in store.jobs(("running", "stopping")):
         if job.pus == 0:
             continue
-        states = task_states(client, rank_keys(job.id, job.name, job.generation, job.pus))
+        states = task_states(
+            client, rank_keys(namespace_of(store), job.id, job.name, job.generation, job.pus)
+        )
         stuck = [k for k, s in states.items() if s in ("no-worker", "erred")]
         vanished = all(s is None for s in states.values())
         if not stuck and not vanished:
@@ -185,6 +195,6 @@ def reap_lost(client: Any, store: JobStore) -> list[str]:
             workers=[],
             error=f"requeued: ranks lost ({reason})",
         ):
-            cancel_ranks(client, job)
+            cancel_ranks(client, store, job)
             lost.append(job.name)
     return lost

@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import traceback
@@ -69,8 +70,9 @@ class RankContext:
         spec: the job spec.
         store_url: job store URL (every rank opens its own connection).
         checkpoint_dir: the job's checkpoint folder (shared by all ranks' hosts).
-        timeout_s: rendezvous and collective timeout; bounds how long ranks wait on a
-            dead peer.
+        timeout_s: collective timeout; bounds how long ranks wait on a dead peer.
+        startup_timeout_s: how long ranks wait for each other to start (a fresh worker
+            process imports torch first, which can take many seconds on a busy host).
         threads: torch intra-op threads of this rank.
         sample_every_s: how often rank 0 writes a progress sample.
         max_steps: stop after this many steps of this launch (benchmarks); ``None``: no cap.
@@ -85,6 +87,7 @@ class RankContext:
     store_url: str
     checkpoint_dir: str
     timeout_s: float = 60.0
+    startup_timeout_s: float = 300.0
     threads: int = 1
     sample_every_s: float = 1.0
     max_steps: int | None = None
@@ -105,14 +108,24 @@ class RankResult:
     first_step_at: float | None = None
 
 
-def stop_event_name(job_id: int, generation: int) -> str:
+def store_namespace(store_url: str) -> str:
+    """Short tag of a job store, so jobs of different stores on one cluster never collide.
+
+    Example:
+        >>> store_namespace("sqlite:////a/jobs.db") != store_namespace("sqlite:////b/jobs.db")
+        True
+    """
+    return hashlib.sha1(store_url.encode()).hexdigest()[:8]
+
+
+def stop_event_name(namespace: str, job_id: int, generation: int) -> str:
     """Dask ``Event`` that asks a job's ranks to stop."""
-    return f"tessera-stop-{job_id}-{generation}"
+    return f"tessera-stop-{namespace}-{job_id}-{generation}"
 
 
-def rendezvous_name(job_id: int, generation: int) -> str:
+def rendezvous_name(namespace: str, job_id: int, generation: int) -> str:
     """Dask ``Variable`` where rank 0 publishes its TCPStore ``host:port``."""
-    return f"tessera-rdzv-{job_id}-{generation}"
+    return f"tessera-rdzv-{namespace}-{job_id}-{generation}"
 
 
 def epoch_permutation(n: int, seed: int, epoch: int) -> Any:
@@ -165,25 +178,32 @@ def _rendezvous(ctx: RankContext) -> Any:
     """Open the TCPStore: rank 0 hosts it on a free port, the others look it up."""
     import torch.distributed as dist
 
-    timeout = timedelta(seconds=ctx.timeout_s)
+    startup = timedelta(seconds=max(ctx.startup_timeout_s, ctx.timeout_s))
     if ctx.world_size == 1:
-        return dist.TCPStore("127.0.0.1", 0, 1, is_master=True, timeout=timeout)
+        return dist.TCPStore("127.0.0.1", 0, 1, is_master=True, timeout=startup)
     from distributed import Variable
 
-    var = Variable(rendezvous_name(ctx.job_id, ctx.generation))
+    var = Variable(rendezvous_name(store_namespace(ctx.store_url), ctx.job_id, ctx.generation))
     if ctx.rank == 0:
         host = _host()
         store = dist.TCPStore(
-            host, 0, ctx.world_size, is_master=True, timeout=timeout, wait_for_workers=False
+            host, 0, ctx.world_size, is_master=True, timeout=startup, wait_for_workers=False
         )
         var.set(f"{host}:{store.port}")
-        return store
-    try:
-        addr = var.get(timeout=ctx.timeout_s)
-    except TimeoutError:
-        raise TimeoutError(f"rendezvous timed out after {ctx.timeout_s:.0f} s") from None
-    host, port = str(addr).rsplit(":", 1)
-    return dist.TCPStore(host, int(port), ctx.world_size, is_master=False, timeout=timeout)
+    else:
+        try:
+            addr = var.get(timeout=startup.total_seconds())
+        except TimeoutError:
+            raise TimeoutError(
+                f"rendezvous timed out after {startup.total_seconds():.0f} s"
+            ) from None
+        host, port = str(addr).rsplit(":", 1)
+        store = dist.TCPStore(host, int(port), ctx.world_size, is_master=False, timeout=startup)
+    # Startup barrier under the generous startup timeout; the process group's own
+    # (shorter) timeout then only has to cover collectives between running ranks.
+    store.set(f"ready/{ctx.rank}", "1")
+    store.wait([f"ready/{r}" for r in range(ctx.world_size)], startup)
+    return store
 
 
 class _StopWatch:
@@ -198,7 +218,9 @@ class _StopWatch:
             try:
                 from distributed import Event
 
-                self.event = Event(stop_event_name(ctx.job_id, ctx.generation))
+                self.event = Event(
+                    stop_event_name(store_namespace(ctx.store_url), ctx.job_id, ctx.generation)
+                )
             except ValueError:  # not on a Dask worker (inline runs): never stopped
                 self.event = None
 
