@@ -160,6 +160,8 @@ def cluster_up(
                     "0",
                     "--local-directory",
                     str(scratch),
+                    "--preload",
+                    "tasks.training.preload",
                 ],
                 state / f"dask-worker-{i}.log",
                 env,
