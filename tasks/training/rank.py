@@ -311,6 +311,47 @@ def run_rank(ctx: RankContext) -> RankResult:
     return result
 
 
+def allreduce_probe(ctx: RankContext, sizes_mib: list[int], iters: int = 5) -> dict[int, float]:
+    """Time ``all_reduce`` of float32 tensors of each size in a process group set up exactly as
+    a training job's (same rendezvous and backend); returns the median seconds per size.
+
+    Used by ``bench/bench_allreduce.py`` to measure bus bandwidth through the launcher.
+    """
+    import statistics
+
+    import torch
+    import torch.distributed as dist
+
+    torch.set_num_threads(max(1, ctx.threads))
+    tcp = _rendezvous(ctx)
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    dist.init_process_group(
+        backend,
+        store=tcp,
+        rank=ctx.rank,
+        world_size=ctx.world_size,
+        timeout=timedelta(seconds=ctx.timeout_s),
+    )
+    device = torch.device("cuda", 0) if backend == "nccl" else torch.device("cpu")
+    out: dict[int, float] = {}
+    try:
+        for mib in sizes_mib:
+            x = torch.ones(mib * (1 << 20) // 4, device=device)
+            dist.all_reduce(x)  # warm-up (connections, buffers)
+            times = []
+            for _ in range(iters):
+                dist.barrier()
+                t0 = time.perf_counter()
+                dist.all_reduce(x)
+                if backend == "nccl":
+                    torch.cuda.synchronize()
+                times.append(time.perf_counter() - t0)
+            out[mib] = statistics.median(times)
+    finally:
+        dist.destroy_process_group()
+    return out
+
+
 def _train(ctx: RankContext, store: JobStore, result: RankResult, workload: Workload) -> None:
     import torch
     import torch.distributed as dist
@@ -440,14 +481,15 @@ def _train(ctx: RankContext, store: JobStore, result: RankResult, workload: Work
                 [float(loss.detach()), 1.0 if stop.requested() else 0.0], device=device
             )
             dist.all_reduce(flags)
-            if result.first_step_at is None:
-                result.first_step_at = time.time()
             window["loss"] += float(flags[0]) / world
             window["steps"] += 1
             window["step_s"] += time.perf_counter() - t0
             window["sync_s"] += sync["s"]
             now = time.monotonic()
-            if now - last_sample >= ctx.sample_every_s:
+            # The first step of a launch is always reported: restart overhead is measured
+            # from the stop request to it.
+            if result.first_step_at is None or now - last_sample >= ctx.sample_every_s:
+                result.first_step_at = result.first_step_at or time.time()
                 flush(now)
             if flags[1] > 0 or (ctx.max_steps is not None and launch_steps >= ctx.max_steps):
                 stopped = True

@@ -81,7 +81,7 @@ class TestElasticResume:
         assert done.metric is not None and done.metric >= 0.9
 
         samples = store.samples(job.id)
-        assert [s.pus for s in samples if s.generation == 1][0] == 1
+        assert next(s.pus for s in samples if s.generation == 1) == 1
         assert {s.pus for s in samples} == {1, 2, 4}
         for gen in (2, 3):
             before = [s for s in samples if s.generation == gen - 1 and s.loss is not None]

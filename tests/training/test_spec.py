@@ -38,7 +38,7 @@ class TestBadSpecs:
         ],
     )
     def test_rejected_with_field_and_cause(self, data: dict[str, object], message: str) -> None:
-        with pytest.raises(SpecError, match="^spec: ") as info:
+        with pytest.raises(SpecError, match=r"^spec: ") as info:
             parse_spec(data)
         assert message in str(info.value)
         assert "\n" not in str(info.value)
@@ -61,7 +61,7 @@ class TestBadSpecs:
 
     def test_user_code_that_cannot_be_imported(self) -> None:
         spec = JobSpec(name="u", model="no_such_pkg.mod:build")
-        with pytest.raises(SpecError, match="cannot import 'no_such_pkg.mod'"):
+        with pytest.raises(SpecError, match=r"cannot import 'no_such_pkg\.mod'"):
             build_workload(spec)
 
     def test_user_code_without_the_function(self) -> None:
