@@ -113,7 +113,9 @@ def run(settings: Settings) -> None:
                 + (", ".join(f"{n.rsplit('-', 1)[0]}={c}" for n, c in mine.items()) or "-")
             )
             states = {j.name: j.state for j in store.jobs() if j.name in names}
-            if not pending and all(s in ("completed", "failed", "cancelled") for s in states.values()):
+            if not pending and all(
+                s in ("completed", "failed", "cancelled") for s in states.values()
+            ):
                 break
             time.sleep(INTERVAL_S)
         table = Table(title="final state")

@@ -480,7 +480,10 @@ def _train(ctx: RankContext, store: JobStore, result: RankResult, workload: Work
             flags = torch.tensor(
                 [float(loss.detach()), 1.0 if stop.requested() else 0.0], device=device
             )
+            t_flags = time.perf_counter()
             dist.all_reduce(flags)
+            # Communication too: the speed function's sync term covers every collective.
+            sync["s"] += time.perf_counter() - t_flags
             window["loss"] += float(flags[0]) / world
             window["steps"] += 1
             window["step_s"] += time.perf_counter() - t0
