@@ -21,15 +21,22 @@ def reschedule(
 
     from flows.reschedule import reschedule_flow
     from tasks.sched.registry import POLICIES
-    from tasks.training.cluster import ClusterError
+    from tasks.training.cluster import ClusterError, cluster_address
 
     if policy not in POLICIES:
         err_console.print(
             f"[red]error:[/red] --policy: unknown policy {policy!r} ({', '.join(sorted(POLICIES))})"
         )
         raise typer.Exit(2)
+    settings = get_settings()
+    if cluster_address(settings) is None:  # fail before a Prefect run is even created
+        err_console.print(
+            "[red]error:[/red] no Dask cluster: run `tessera cluster up --pus N` "
+            "or set TESSERA_DASK_ADDRESS"
+        )
+        raise typer.Exit(1)
     try:
-        result = reschedule_flow(get_settings(), policy=policy)
+        result = reschedule_flow(settings, policy=policy)
     except ClusterError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
