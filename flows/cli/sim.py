@@ -27,6 +27,9 @@ def sim_command(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summaries as JSON."),
     plot: Path | None = typer.Option(None, "--plot", help="Write JCT CDF + allocation PNG here."),
+    placement: str | None = typer.Option(
+        None, "--placement", help="Override the policies' placement rule: spread or pack."
+    ),
     out: Path | None = typer.Option(
         None, "--out", help="Folder for the full JSON report (default <data_dir>/reports)."
     ),
@@ -41,9 +44,13 @@ def sim_command(
     from tasks.sched.apps import load_apps
     from tasks.sched.experiments import fidelity_rows, plot_results, published_mean_jct
     from tasks.sched.registry import POLICIES
-    from tasks.sched.simulator import SimResult, simulate
+    from tasks.sched.simulator import SimConfig, SimResult, simulate
     from tasks.sched.traces import TraceError, find_traces_dir, read_workload, workload_files
 
+    if placement not in (None, "spread", "pack"):
+        err_console.print(f"[red]--placement must be spread or pack, not {placement!r}")
+        raise typer.Exit(2)
+    config = SimConfig(placement=placement)  # type: ignore[arg-type]
     names = sorted(POLICIES) if "all" in policy else list(dict.fromkeys(policy))
     unknown = [n for n in names if n not in POLICIES]
     if unknown:
@@ -84,7 +91,8 @@ def sim_command(
             for name in names:
                 progress.update(task, description=f"{path.stem} {name}")
                 try:
-                    results.append(simulate(jobs, get_policy(name), apps, workload_name=path.stem))
+                    result = simulate(jobs, get_policy(name), apps, config, workload_name=path.stem)
+                    results.append(result)
                 except (ValueError, TraceError) as exc:
                     err_console.print(f"[red]{path.stem} {name}: {exc}")
                     failed.append(f"{path.stem}:{name}")

@@ -130,8 +130,11 @@ class AppModel:
         ):
             cfg = (float(len(key)), float(sum(int(c) for c in key)), float(bsz))
             groups.setdefault(cfg, []).append((step, sync))
-        points = [list(cfg) for cfg in groups]
-        values = [list(np.mean(v, axis=0)) for v in groups.values()]
+        # Sorted configurations: the triangulation, and so the interpolated values where
+        # points are degenerate, depends on the point order; this is the reference's order.
+        configs = sorted(groups)
+        points = [list(cfg) for cfg in configs]
+        values = [list(np.mean(groups[cfg], axis=0)) for cfg in configs]
         s = self.traces.scalability
         points += np.stack([s.num_nodes, s.num_replicas, s.local_bsz], axis=1).tolist()
         values += np.stack([s.step_time, s.sync_time], axis=1).tolist()

@@ -12,6 +12,7 @@ Example:
     ['j0', 'j1', 'j2']
     >>> jobs[0].remaining_time(2) < jobs[0].remaining_time(1)
     True
+    >>> from tasks.sched.speed import nodes_for
     >>> t = jobs[0].remaining_time
     >>> m = t.model
     >>> t(6) == t.steps * m.step_seconds(6, nodes_for(6, 4), -(-t.batch // 6))

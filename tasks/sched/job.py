@@ -74,8 +74,8 @@ class JobView:
     target: float | None = None
     samples: list[SpeedSample] = field(default_factory=list)
     history: list[tuple[float, float]] = field(default_factory=list)
-    _model: SpeedModel | None = field(default=None, repr=False)
-    _epochs_left: float | None = field(default=None, repr=False)
+    _model: SpeedModel | None = field(default=None, init=False, repr=False, compare=False)
+    _epochs_left: float | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.examples_per_epoch < 1:
@@ -139,31 +139,45 @@ class JobView:
             >>> j.remaining_time_at(2, 64)  # 100 steps x 32 per PU x 0.01 s
             32.0
         """
+        return self._time(n, batch_size, self.model, self.epochs_left)
+
+    def _time(self, n: int, batch_size: int, model: SpeedModel, epochs_left: float) -> float:
         if n < self.min_pus or n > self.max_pus or n > batch_size:
             return math.inf
         per_pu = -(-batch_size // n)
         if self.max_per_pu_batch is not None and per_pu > self.max_per_pu_batch:
             return math.inf
-        steps = self.epochs_left * self.examples_per_epoch / batch_size
-        return steps * self.model.step_seconds(n, nodes_for(n, self.pus_per_node), per_pu)
+        steps = epochs_left * self.examples_per_epoch / batch_size
+        return steps * model.step_seconds(n, nodes_for(n, self.pus_per_node), per_pu)
 
     def remaining_time(self, n: int) -> float:
         """Seconds to finish on ``n`` PUs at the job's own batch size."""
         return self.remaining_time_at(n, self.batch_size)
 
     def to_sched_job(self) -> SchedJob:
-        """The policies' view, with the models fitted now and frozen for this decision."""
+        """The policies' view, with the models fitted now and frozen for this decision.
+
+        Samples recorded after this call do not change the returned job's times.
+        """
         self.refresh()
+        model, left, batch = self.model, self.epochs_left, self.batch_size
+
+        def remaining_time_at(n: int, b: int) -> float:
+            return self._time(n, b, model, left)
+
+        def remaining_time(n: int) -> float:
+            return self._time(n, batch, model, left)
+
         return SchedJob(
             name=self.name,
             arrival_s=self.arrival_s,
-            remaining_time=self.remaining_time,
+            remaining_time=remaining_time,
             min_pus=self.min_pus,
             max_pus=self.max_pus,
             requested_pus=self.requested_pus,
             current_pus=self.current_pus,
             attained_pu_s=self.attained_pu_s,
             priority=self.priority,
-            remaining_time_at=self.remaining_time_at if self.batch_sizes else None,
+            remaining_time_at=remaining_time_at if self.batch_sizes else None,
             batch_sizes=self.batch_sizes,
         )

@@ -32,7 +32,7 @@ POLICIES: dict[str, Callable[[], Policy]] = {
         score="rate", goodput=True, name="doubling-srtf-goodput"
     ),
     "doubling-plus": lambda: DoublingVariant(
-        score="rate", goodput=True, restart_s=30.0, name="doubling-plus"
+        score="rate", goodput=True, restart_s=300.0, name="doubling-plus"
     ),
 }
 

@@ -210,7 +210,7 @@ class _Job:
             self.placement = ()
             return
         self.placement = node_counts(assignment)
-        self.atomic, self.accum = self.app.batch_split(self.batch, len(assignment))
+        self.atomic, self.accum = self._split(len(assignment))
         self.rescale = restart_s
         self.restarts = 0 if self.restarts is None else self.restarts + 1
 
@@ -220,7 +220,14 @@ class _Job:
         if batch != self.batch:
             self.batch = batch
             if self.assignment:
-                self.atomic, self.accum = app.batch_split(batch, len(self.assignment))
+                self.atomic, self.accum = self._split(len(self.assignment))
+
+    def _split(self, n: int) -> tuple[int, int]:
+        # More GPUs than the batch can feed at the smallest per-GPU batch: the job runs a
+        # larger batch (up to the largest validated one), as an adaptive-batch job would.
+        app = self.app
+        batch = min(max(self.batch, n * app.min_local_bsz), app.max_batch_size)
+        return app.batch_split(batch, n)
 
 
 class _Predictor:
@@ -249,10 +256,21 @@ def _sched_job(job: _Job, predictor: _Predictor) -> SchedJob:
             return math.inf
         return remaining * predictor.step(app, batch, n)
 
+    # Batch-choosing policies get the true remaining iterations *including* the rest of the
+    # current epoch. The published oracle (``remaining_time``, kept as is for Optimus's
+    # fidelity) leaves the current epoch out, so in a job's last epoch every batch size looks
+    # one iteration from done and the smallest batch on one GPU wins: for BERT (2 epochs)
+    # that is half the job. See docs/sched-core.md.
+    p_lo, p_hi = app.progress_at(epoch), app.progress_at(epoch + 1)
+    epoch_left = min(1.0, max(0.0, (p_hi - job.progress) / (p_hi - p_lo))) if p_hi > p_lo else 0.0
+
     def remaining_time_at(n: int, b: int) -> float:
         if n < 1 or n > app.max_gpus(b):
             return math.inf
-        return app.remaining_iterations(b, epoch) * predictor.step(app, b, n)
+        done_before = app.iterations(b, epoch - 1) if epoch > 0 else 0.0
+        current = epoch_left * (app.iterations(b, epoch) - done_before)
+        after = app.iterations(b, app.max_epochs - 1) - app.iterations(b, epoch)
+        return max(current + after, 1.0) * predictor.step(app, b, n)
 
     return SchedJob(
         name=job.spec.name,

@@ -108,7 +108,8 @@ def find_traces_dir(path: Path | str | None = None) -> Path:
     """Resolve and check the traces folder.
 
     Args:
-        path: folder given by the caller; ``None`` means :func:`default_traces_dir`.
+        path: folder given by the caller; ``None`` means :func:`default_traces_dir` of the
+            repository, then of the working directory.
 
     Raises:
         TraceError: the folder is absent or has no ``workloads`` folder.
@@ -118,7 +119,13 @@ def find_traces_dir(path: Path | str | None = None) -> Path:
         Traceback (most recent call last):
         TraceError: traces folder /nonexistent not found
     """
-    folder = Path(path) if path is not None else default_traces_dir()
+    if path is not None:
+        folder = Path(path)
+    else:
+        # Beside the repository root; from an installed copy, beside the working directory.
+        folder = default_traces_dir()
+        if not folder.is_dir():
+            folder = default_traces_dir(Path.cwd())
     if not folder.is_dir():
         raise TraceError(
             f"traces folder {folder} not found (give --traces DIR with the Pollux traces)"

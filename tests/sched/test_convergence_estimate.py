@@ -72,7 +72,7 @@ class TestRemainingEpochs:
         ks = list(range(1, 6))
         assert remaining_epochs(5, 30, (ks, [truth(k) for k in ks]), target=0.05) == 25
 
-    @settings(max_examples=60, deadline=None)
+    @settings(max_examples=30, deadline=None)
     @given(
         st.lists(st.floats(0.01, 10.0), min_size=3, max_size=12),
         st.floats(0, 50),

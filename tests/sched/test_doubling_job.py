@@ -68,6 +68,14 @@ class TestLearning:
         )
         assert view.remaining_time(2) < before
 
+    def test_sched_job_is_a_snapshot(self) -> None:
+        view = job()
+        sched = view.to_sched_job()
+        before = sched.remaining_time(2)
+        view.record_step(SpeedSample(2, 1, 64, 10.0))  # far slower than the prior says
+        assert sched.remaining_time(2) == before
+        assert view.to_sched_job().remaining_time(2) > before
+
     def test_loss_history_shortens_the_estimate(self) -> None:
         view = job(max_epochs=90)
         curve = LossCurve(1.0, 1.0, 0.2)
@@ -76,6 +84,13 @@ class TestLearning:
         assert view.epochs_done == 5
         view.refresh()
         assert view.epochs_left == pytest.approx(curve.epoch_flat(0.01) - 5, rel=0.02)
+
+    def test_accuracy_history_with_target(self) -> None:
+        view = job(max_epochs=90, metric_increasing=True, target=0.8)
+        for k in range(1, 7):
+            view.record_epoch(k, 0.9 - 1.0 / (0.5 * k + 1.0))  # reaches 0.8 at epoch 18
+        view.refresh()
+        assert view.epochs_left == pytest.approx(18 - 6, rel=0.02)
 
     def test_non_finite_loss_rejected(self) -> None:
         with pytest.raises(ValueError, match="not finite"):

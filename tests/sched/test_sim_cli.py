@@ -83,3 +83,10 @@ class TestSimErrors:
         )
         assert result.exit_code == 2
         assert "traces folder" in result.stderr and "not found" in result.stderr
+
+    def test_bad_placement_rule(self, tmp_path: Path) -> None:
+        result = runner.invoke(
+            app, ["sim", "--policy", "fifo", "--workload", str(tmp_path), "--placement", "x"]
+        )
+        assert result.exit_code == 2
+        assert "--placement must be spread or pack" in result.stderr
