@@ -215,14 +215,14 @@ class _StopWatch:
         self.value = False
         self.event: Any = None
         if ctx.rank == 0:
-            try:
-                from distributed import Event
+            from distributed import Event, get_worker
 
-                self.event = Event(
-                    stop_event_name(store_namespace(ctx.store_url), ctx.job_id, ctx.generation)
-                )
+            try:
+                get_worker()
             except ValueError:  # not on a Dask worker (inline runs): never stopped
-                self.event = None
+                return
+            name = stop_event_name(store_namespace(ctx.store_url), ctx.job_id, ctx.generation)
+            self.event = Event(name)
 
     def requested(self) -> bool:
         now = time.monotonic()
