@@ -21,7 +21,7 @@ class TestOuterLoop:
     ) -> None:
         store = JobStore(train_settings.job_store_url)
         specs = [
-            JobSpec(name="mlp-a", model="mlp", epochs=8, batch_size=16, lr=0.02, max_pus=4),
+            JobSpec(name="mlp-a", model="mlp", epochs=40, batch_size=8, lr=0.01, max_pus=4),
             JobSpec(name="cnn-b", model="cnn", epochs=3, batch_size=16, lr=0.02, max_pus=4),
             JobSpec(name="mlp-c", model="mlp", epochs=4, batch_size=16, lr=0.02, max_pus=2),
         ]
