@@ -1,0 +1,66 @@
+"""``tessera cluster``: start or stop the local Dask cluster the training jobs run on.
+
+Example:
+    $ tessera cluster up --pus 4
+    $ tessera cluster status
+    $ tessera cluster down
+"""
+
+from __future__ import annotations
+
+import typer
+
+from flows.cli import app, console, err_console
+from tasks.settings import get_settings
+
+cluster_app = typer.Typer(help="Local Dask cluster with one PU per worker.", no_args_is_help=True)
+app.add_typer(cluster_app, name="cluster")
+
+
+@cluster_app.command("up")
+def up(
+    pus: int = typer.Option(4, "--pus", min=1, help="PU workers (one per GPU on a GPU host)."),
+    host: str = typer.Option("127.0.0.1", help="Interface the scheduler listens on."),
+) -> None:
+    """Start a Dask scheduler and single-threaded PU workers; they outlive this command."""
+    from tasks.training.cluster import ClusterError, cluster_up
+
+    settings = get_settings()
+    try:
+        with console.status(f"starting scheduler and {pus} PU workers"):
+            info = cluster_up(settings, pus, host=host)
+    except ClusterError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    kind = f"{info.gpus} GPU workers (GPU=1,PU=1)" if info.gpus else f"{info.pus} PU workers"
+    console.print(f"cluster up at [bold]{info.address}[/bold] with {kind}")
+
+
+@cluster_app.command("down")
+def down() -> None:
+    """Shut down the cluster started by ``cluster up``."""
+    from tasks.training.cluster import cluster_down
+
+    info = cluster_down(get_settings())
+    if info is None:
+        err_console.print("no cluster recorded (nothing to stop)")
+        raise typer.Exit(1)
+    console.print(f"cluster at {info.address} stopped")
+
+
+@cluster_app.command("status")
+def status() -> None:
+    """Print the cluster address and its PU workers."""
+    from tasks.training.cluster import ClusterError, connect, pu_workers
+
+    settings = get_settings()
+    try:
+        client = connect(settings, timeout_s=10)
+    except ClusterError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    with client:
+        workers = pu_workers(client)
+        console.print(f"scheduler {client.scheduler.address}: {len(workers)} PU workers")
+        for w in workers:
+            console.print(f"  {w}")

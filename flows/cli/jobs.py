@@ -1,0 +1,185 @@
+"""``tessera jobs``: submit, list, show and cancel training jobs.
+
+Example:
+    $ tessera jobs submit job.yaml --epochs 5 --max-pus 4
+    $ tessera jobs list
+    $ tessera jobs show digits-mlp
+    $ tessera jobs cancel digits-mlp
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+
+from flows.cli import app, console, err_console
+from tasks.settings import get_settings
+
+jobs_app = typer.Typer(help="Submit and inspect elastic training jobs.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+
+
+def _when(ts: float | None) -> str:
+    return "" if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@jobs_app.command("submit")
+def submit(
+    spec_file: Path = typer.Argument(..., help="YAML job spec (fields as in docs/training.md)."),
+    name: str | None = typer.Option(None, help="Override the job name."),
+    model: str | None = typer.Option(None, help="mlp, cnn, transformer or package.module:build."),
+    batch_size: int | None = typer.Option(None, help="Samples per PU per step."),
+    lr: float | None = typer.Option(None, help="Learning rate at one PU."),
+    optimizer: str | None = typer.Option(None, help="sgd or adam."),
+    epochs: int | None = typer.Option(None, help="Most epochs to train."),
+    target_metric: float | None = typer.Option(None, help="Stop once test accuracy reaches it."),
+    min_pus: int | None = typer.Option(None, help="Fewest PUs."),
+    max_pus: int | None = typer.Option(None, help="Most PUs."),
+    priority: int | None = typer.Option(None, help="Larger runs first."),
+) -> None:
+    """Validate a job spec and queue it; the next outer iteration schedules it."""
+    from tasks.training.spec import SpecError, load_spec
+    from tasks.training.store import JobStore
+
+    overrides = {
+        "name": name,
+        "model": model,
+        "batch_size": batch_size,
+        "lr": lr,
+        "optimizer": optimizer,
+        "epochs": epochs,
+        "target_metric": target_metric,
+        "min_pus": min_pus,
+        "max_pus": max_pus,
+        "priority": priority,
+    }
+    settings = get_settings()
+    try:
+        spec = load_spec(spec_file, overrides)
+        store = JobStore(settings.job_store_url)
+        job = store.submit(spec)
+    except SpecError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"queued job [bold]{job.name}[/bold] (id {job.id})")
+
+
+@jobs_app.command("list")
+def list_jobs(
+    state: str | None = typer.Option(None, help="Only jobs in this state."),
+) -> None:
+    """List jobs with their state, PUs and progress."""
+    from rich.table import Table
+
+    from tasks.training.store import STATES, JobStore
+
+    if state is not None and state not in STATES:
+        err_console.print(
+            f"[red]error:[/red] --state: unknown state {state!r} ({', '.join(STATES)})"
+        )
+        raise typer.Exit(2)
+    store = JobStore(get_settings().job_store_url)
+    table = Table(title="Training jobs")
+    for col in ("id", "name", "model", "state", "pus", "epoch", "metric", "submitted"):
+        table.add_column(col)
+    for job in store.jobs(None if state is None else (state,)):
+        table.add_row(
+            str(job.id),
+            job.name,
+            job.spec.model,
+            job.state,
+            str(job.pus),
+            f"{job.epoch}/{job.spec.epochs}",
+            "" if job.metric is None else f"{job.metric:.4f}",
+            _when(job.submitted_at),
+        )
+    console.print(table)
+
+
+@jobs_app.command("show")
+def show(job: str = typer.Argument(..., help="Job name or id.")) -> None:
+    """Show one job: spec, state, progress, recent samples and checkpoints."""
+    from rich.table import Table
+
+    from tasks.training.store import JobStore
+
+    store = JobStore(get_settings().job_store_url)
+    try:
+        record = store.get(job)
+    except KeyError:
+        err_console.print(f"[red]error:[/red] no job named {job!r}")
+        raise typer.Exit(1) from None
+    console.print(f"[bold]{record.name}[/bold] (id {record.id}): {record.state}")
+    console.print(f"spec: {record.spec.model_dump_json()}")
+    console.print(
+        f"pus: {record.pus} workers: {', '.join(record.workers) or '-'} "
+        f"epoch {record.epoch} position {record.position} launches {record.generation} "
+        f"PU-s {record.attained_pu_s:.1f}"
+    )
+    if record.metric is not None:
+        console.print(f"metric: {record.metric:.4f}")
+    if record.error:
+        console.print(f"[red]error:[/red] {record.error}")
+    table = Table(title="last samples")
+    for col in (
+        "launch",
+        "pus",
+        "epoch",
+        "step",
+        "loss",
+        "metric",
+        "samples/s",
+        "step s",
+        "sync s",
+    ):
+        table.add_column(col)
+    for s in store.samples(record.id)[-10:]:
+        table.add_row(
+            str(s.generation),
+            str(s.pus),
+            str(s.epoch),
+            str(s.step),
+            "" if s.loss is None else f"{s.loss:.4f}",
+            "" if s.metric is None else f"{s.metric:.4f}",
+            "" if s.samples_per_s is None else f"{s.samples_per_s:.0f}",
+            "" if s.step_s is None else f"{s.step_s:.4f}",
+            "" if s.sync_s is None else f"{s.sync_s:.4f}",
+        )
+    console.print(table)
+    ckpts = store.checkpoints(record.id)
+    if ckpts:
+        last = ckpts[-1]
+        console.print(
+            f"checkpoints: {len(ckpts)}, last step {last['step']} epoch {last['epoch']} "
+            f"world size {last['world_size']} ({last['path']})"
+        )
+
+
+@jobs_app.command("cancel")
+def cancel(job: str = typer.Argument(..., help="Job name or id.")) -> None:
+    """Cancel a job; a running one is stopped at its next step boundary."""
+    from tasks.training.cluster import ClusterError, connect
+    from tasks.training.launcher import request_stop
+    from tasks.training.store import ACTIVE, JobStore
+
+    settings = get_settings()
+    store = JobStore(settings.job_store_url)
+    try:
+        record = store.get(job)
+    except KeyError:
+        err_console.print(f"[red]error:[/red] no job named {job!r}")
+        raise typer.Exit(1) from None
+    if not store.transition(record.id, "cancelled", expect=ACTIVE, pus=0, workers=[]):
+        err_console.print(f"[red]error:[/red] job {record.name!r} is already {record.state}")
+        raise typer.Exit(1)
+    if record.state in ("running", "stopping"):
+        try:
+            client = connect(settings, timeout_s=10)
+        except ClusterError as exc:
+            err_console.print(f"[yellow]warning:[/yellow] ranks not told to stop: {exc}")
+        else:
+            with client:
+                request_stop(client, store, record)
+    console.print(f"cancelled job [bold]{record.name}[/bold]")

@@ -1,0 +1,51 @@
+"""``tessera reschedule``: run one outer iteration of the elastic scheduler now.
+
+Example:
+    $ tessera reschedule --policy doubling
+"""
+
+from __future__ import annotations
+
+import typer
+
+from flows.cli import app, console, err_console
+from tasks.settings import get_settings
+
+
+@app.command("reschedule")
+def reschedule(
+    policy: str = typer.Option("doubling", help="Policy name from the scheduler registry."),
+) -> None:
+    """Refit, run the policy, stop changed jobs, launch new ones, record the allocation."""
+    from rich.table import Table
+
+    from flows.reschedule import reschedule_flow
+    from tasks.sched.registry import POLICIES
+    from tasks.training.cluster import ClusterError, cluster_address
+
+    if policy not in POLICIES:
+        err_console.print(
+            f"[red]error:[/red] --policy: unknown policy {policy!r} ({', '.join(sorted(POLICIES))})"
+        )
+        raise typer.Exit(2)
+    settings = get_settings()
+    if cluster_address(settings) is None:  # fail before a Prefect run is even created
+        err_console.print(
+            "[red]error:[/red] no Dask cluster: run `tessera cluster up --pus N` "
+            "or set TESSERA_DASK_ADDRESS"
+        )
+        raise typer.Exit(1)
+    try:
+        result = reschedule_flow(settings, policy=policy)
+    except ClusterError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    table = Table(title=f"outer iteration {result['iteration']} ({result['capacity']} PUs)")
+    for col in ("job", "pus", "workers"):
+        table.add_column(col)
+    for name, pus in result["allocation"].items():
+        table.add_row(name, str(pus), ", ".join(result["placement"].get(name, [])))
+    console.print(table)
+    for key in ("stopped", "launched", "lost"):
+        if result[key]:
+            console.print(f"{key}: {', '.join(result[key])}")

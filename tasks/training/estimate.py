@@ -1,0 +1,121 @@
+"""From a job's stored samples to the scheduler's view (refit once per outer iteration).
+
+The speed function (:mod:`tasks.sched.speed`) is fitted to the job's measured steps (step and
+sync seconds at each PU count) and the remaining epochs (:mod:`tasks.sched.convergence`) to
+its test metric after each epoch, through :class:`tasks.sched.job.JobView`. Tessera's jobs
+keep the per-PU batch fixed (the global batch grows with the PUs), so the remaining time on
+``n`` PUs is ``epochs_left * examples / (batch * n) * step_s(n, nodes, batch)``.
+
+Example:
+    >>> from tasks.training.spec import JobSpec
+    >>> from tasks.training.store import JobStore
+    >>> store = JobStore("sqlite://")
+    >>> job = store.submit(JobSpec(name="a", epochs=2, max_pus=4))
+    >>> sj = sched_job(job, [], pus_per_node=4)
+    >>> sj.remaining_time(2) < sj.remaining_time(1)
+    True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from tasks.sched.job import JobView
+from tasks.sched.policy import SchedJob
+from tasks.sched.speed import SpeedModel, SpeedParams, SpeedSample, nodes_for
+from tasks.training.store import Job, Sample
+
+# Training examples per epoch of the built-in datasets (before a rank has reported it).
+BUILTIN_EXAMPLES = {"digits": 1438, "sequences": 3277}
+# Speed before the first measurement: small CPU models on one PU (seconds).
+CPU_PRIOR = SpeedParams(
+    c0=0.005, c1=2e-4, g_intra=0.004, l_intra=0.0005, g_inter=0.04, l_inter=0.002
+)
+
+
+def examples_per_epoch(job: Job) -> int:
+    """Training examples per epoch: as reported by the job's ranks, else the built-in size."""
+    if job.examples > 0:
+        return job.examples
+    return BUILTIN_EXAMPLES.get(job.spec.dataset or "", 10_000)
+
+
+def job_view(job: Job, samples: Sequence[Sample], pus_per_node: int) -> JobView:
+    """The scheduler core's view of a stored job, with its samples recorded."""
+    spec = job.spec
+    view = JobView(
+        name=job.name,
+        arrival_s=job.submitted_at,
+        batch_size=spec.batch_size,
+        examples_per_epoch=examples_per_epoch(job),
+        max_epochs=spec.epochs,
+        min_pus=spec.min_pus,
+        max_pus=spec.max_pus,
+        requested_pus=spec.min_pus,
+        current_pus=job.pus if job.state == "running" else 0,
+        priority=spec.priority,
+        pus_per_node=pus_per_node,
+        epochs_done=job.epoch + job.position / max(1, examples_per_epoch(job)),
+        attained_pu_s=job.attained_pu_s,
+        speed_prior=CPU_PRIOR,
+        metric_increasing=True,
+        target=spec.target_metric,
+    )
+    for s in samples:
+        if s.step_s and s.step_s > 0:
+            view.record_step(
+                SpeedSample(
+                    n=s.pus,
+                    nodes=nodes_for(s.pus, pus_per_node),
+                    per_pu_batch=spec.batch_size,
+                    step_s=s.step_s,
+                    sync_s=s.sync_s if s.pus > 1 else 0.0,
+                )
+            )
+    epoch_ends = [s for s in samples if s.metric is not None]
+    for s in epoch_ends:
+        view.record_epoch(float(s.epoch), float(s.metric))  # type: ignore[arg-type]
+    return view
+
+
+def remaining_time_fn(
+    view: JobView, model: SpeedModel, epochs_left: float, pus_per_node: int, examples: int
+) -> SchedJob:
+    """Wrap a fitted view into a :class:`SchedJob` with per-PU-batch semantics."""
+    batch = view.batch_size
+
+    def remaining(n: int) -> float:
+        if n < view.min_pus or n > view.max_pus or n * batch > examples:
+            return math.inf
+        steps = epochs_left * examples / (batch * n)
+        return steps * model.step_seconds(n, nodes_for(n, pus_per_node), batch)
+
+    return SchedJob(
+        name=view.name,
+        arrival_s=view.arrival_s,
+        remaining_time=remaining,
+        min_pus=view.min_pus,
+        max_pus=view.max_pus,
+        requested_pus=view.requested_pus,
+        current_pus=view.current_pus,
+        attained_pu_s=view.attained_pu_s,
+        priority=view.priority,
+    )
+
+
+def sched_job(job: Job, samples: Sequence[Sample], pus_per_node: int) -> SchedJob:
+    """Refit a job's speed function and remaining epochs; return the policies' view."""
+    view = job_view(job, samples, pus_per_node)
+    view.refresh()
+    return remaining_time_fn(
+        view, view.model, view.epochs_left, pus_per_node, examples_per_epoch(job)
+    )
+
+
+def predicted_samples_per_s(
+    job: Job, samples: Sequence[Sample], n: int, pus_per_node: int
+) -> float:
+    """Throughput the fitted speed function predicts on ``n`` PUs (examples per second)."""
+    view = job_view(job, samples, pus_per_node)
+    return view.model.throughput(n, nodes_for(n, pus_per_node), job.spec.batch_size)
