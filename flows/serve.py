@@ -6,7 +6,7 @@ concurrency limit of 1).
 
 Example:
     >>> [d.name for d in build_deployments()]  # doctest: +SKIP
-    ['ingest', 'backfill']
+    ['ingest', 'backfill', 'reschedule']
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 from flows.ingest import backfill, ingest
+from flows.reschedule import reschedule_deployment
+from tasks.settings import Settings, get_settings
 
-DeploymentFactory = Callable[[], Any]
-"""A function returning one ``RunnerDeployment`` (``flow.to_deployment(...)``)."""
+DeploymentFactory = Callable[[Settings], Any]
+"""A function of the settings returning one ``RunnerDeployment`` (``flow.to_deployment``)."""
 
 
-def ingest_deployment() -> Any:
+def ingest_deployment(settings: Settings) -> Any:
     """Ingest files and folders given in the UI's run form."""
     return ingest.to_deployment(
         name="ingest",
@@ -30,7 +32,7 @@ def ingest_deployment() -> Any:
     )
 
 
-def backfill_deployment() -> Any:
+def backfill_deployment(settings: Settings) -> Any:
     """Backfill a folder or glob, optionally only files modified since a time."""
     return backfill.to_deployment(
         name="backfill",
@@ -43,18 +45,22 @@ def backfill_deployment() -> Any:
 DEPLOYMENTS: list[DeploymentFactory] = [
     ingest_deployment,
     backfill_deployment,
+    reschedule_deployment,
 ]
 """Every served deployment; append a factory to serve another flow."""
 
 
-def build_deployments(factories: list[DeploymentFactory] | None = None) -> list[Any]:
+def build_deployments(
+    factories: list[DeploymentFactory] | None = None, settings: Settings | None = None
+) -> list[Any]:
     """Call every factory (default :data:`DEPLOYMENTS`) and return the deployments.
 
     Example:
         >>> sorted(d.name for d in build_deployments())
-        ['backfill', 'ingest']
+        ['backfill', 'ingest', 'reschedule']
     """
-    return [factory() for factory in (DEPLOYMENTS if factories is None else factories)]
+    settings = settings or get_settings()
+    return [f(settings) for f in (DEPLOYMENTS if factories is None else factories)]
 
 
 def serve_all(limit: int | None = None) -> None:

@@ -14,12 +14,12 @@ gpus=$(command -v nvidia-smi >/dev/null && nvidia-smi -L | wc -l || echo 0)
 if [ "$gpus" -gt 0 ]; then
   for i in $(seq 0 $((gpus - 1))); do
     CUDA_VISIBLE_DEVICES=$i uv run --frozen dask worker "tcp://$host:$port" --nworkers 1 \
-      --nthreads 1 --resources "PU=1,GPU=1" --name "gpu-$i" &
+      --nthreads 1 --resources "PU=1,GPU=1" --preload tasks.training.preload --name "gpu-$i" &
   done
 else
   for i in $(seq 0 $((n - 1))); do
     uv run --frozen dask worker "tcp://$host:$port" --nworkers 1 --nthreads 1 \
-      --resources "PU=1" --name "pu-$i" &
+      --resources "PU=1" --preload tasks.training.preload --name "pu-$i" &
   done
 fi
 echo "Dask scheduler tcp://$host:$port (dashboard http://$host:8787); Ctrl-C stops the cluster"

@@ -20,7 +20,7 @@ def serve_command(
         False, "--list", help="Print the deployments that would be served, then exit."
     ),
 ) -> None:
-    """Serve the ingest and backfill deployments (start runs from the Prefect UI).
+    """Serve the ingest, backfill and reschedule deployments (start runs from the Prefect UI).
 
     Example: ``tessera serve`` (``make serve`` starts a Prefect server first)
     """
