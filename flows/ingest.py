@@ -211,7 +211,15 @@ def _publish(title: str, reports: list[FileReport], problems: list[str]) -> None
     )
 
 
-def _resolve(settings: Settings | None, db: str | None, dask_address: str | None) -> Settings:
+def resolve_settings(
+    settings: Settings | None, db: str | None = None, dask_address: str | None = None
+) -> Settings:
+    """The settings in force, with a run's ``db`` and ``dask_address`` overrides applied.
+
+    Example:
+        >>> resolve_settings(None, db="s3://bucket/scenes").lancedb_uri
+        's3://bucket/scenes'
+    """
     base = settings if settings is not None else get_settings()
     update: dict[str, Any] = {}
     if db:
@@ -258,7 +266,7 @@ def ingest(
         >>> reports[0].status  # doctest: +SKIP
         'written'
     """
-    return _run(paths, _resolve(settings, db, dask_address), None, "ingest-report")
+    return _run(paths, resolve_settings(settings, db, dask_address), None, "ingest-report")
 
 
 @flow(name="backfill")
@@ -284,4 +292,6 @@ def backfill(
     Example:
         >>> backfill("/media/archive", modified_since=datetime(2026, 1, 1))  # doctest: +SKIP
     """
-    return _run([source], _resolve(settings, db, dask_address), modified_since, "backfill-report")
+    return _run(
+        [source], resolve_settings(settings, db, dask_address), modified_since, "backfill-report"
+    )

@@ -16,17 +16,14 @@ from typing import Any
 import typer
 
 from flows.cli import app, console, err_console
-from tasks.settings import Settings, get_settings
+from tasks.settings import Settings
 
 
 def _settings(db: str | None, dask_address: str | None = None) -> Settings:
-    base = get_settings()
-    update: dict[str, Any] = {}
-    if db:
-        update["lancedb_uri"] = db
-    if dask_address:
-        update["dask_address"] = dask_address
-    return base.model_copy(update=update) if update else base
+    # Imported here: flows.ingest pulls in Prefect and Dask, which --help must not pay for.
+    from flows.ingest import resolve_settings
+
+    return resolve_settings(None, db, dask_address)
 
 
 @app.command("ingest")

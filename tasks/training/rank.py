@@ -174,6 +174,22 @@ def _host() -> str:
         return "127.0.0.1"
 
 
+def _init_process_group(ctx: RankContext) -> str:
+    """Join the job's process group (NCCL on a GPU, gloo otherwise); return the backend."""
+    import torch
+    import torch.distributed as dist
+
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    dist.init_process_group(
+        backend,
+        store=_rendezvous(ctx),
+        rank=ctx.rank,
+        world_size=ctx.world_size,
+        timeout=timedelta(seconds=ctx.timeout_s),
+    )
+    return backend
+
+
 def _rendezvous(ctx: RankContext) -> Any:
     """Open the TCPStore: rank 0 hosts it on a free port, the others look it up."""
     import torch.distributed as dist
@@ -254,15 +270,7 @@ def run_rank(ctx: RankContext) -> RankResult:
                 workload = build_workload(ctx.spec)
             except Exception as exc:
                 raise JobCodeError(str(exc)) from exc
-            tcp = _rendezvous(ctx)
-            backend = "nccl" if torch.cuda.is_available() else "gloo"
-            dist.init_process_group(
-                backend,
-                store=tcp,
-                rank=ctx.rank,
-                world_size=ctx.world_size,
-                timeout=timedelta(seconds=ctx.timeout_s),
-            )
+            _init_process_group(ctx)
             _train(ctx, store, result, workload)
         finally:
             if dist.is_initialized():
@@ -323,15 +331,7 @@ def allreduce_probe(ctx: RankContext, sizes_mib: list[int], iters: int = 5) -> d
     import torch.distributed as dist
 
     torch.set_num_threads(max(1, ctx.threads))
-    tcp = _rendezvous(ctx)
-    backend = "nccl" if torch.cuda.is_available() else "gloo"
-    dist.init_process_group(
-        backend,
-        store=tcp,
-        rank=ctx.rank,
-        world_size=ctx.world_size,
-        timeout=timedelta(seconds=ctx.timeout_s),
-    )
+    backend = _init_process_group(ctx)
     device = torch.device("cuda", 0) if backend == "nccl" else torch.device("cpu")
     out: dict[int, float] = {}
     try:
