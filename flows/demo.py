@@ -18,7 +18,8 @@ from types import ModuleType
 from rich.console import Console
 
 import flows.demos
-from tasks.settings import apply_offline_env, get_settings
+from flows.runtime import prefect_api
+from tasks.settings import Settings, apply_offline_env, get_settings
 
 
 def parts() -> list[ModuleType]:
@@ -39,6 +40,15 @@ def main() -> int:
     console.rule("[bold]Tessera demo")
     console.print(f"settings: lancedb={settings.lancedb_uri} jobs={settings.job_store_url}")
     failed = []
+    with prefect_api():
+        failed = _run_parts(console, settings)
+    if not parts():
+        console.print("no demo parts yet")
+    return 1 if failed else 0
+
+
+def _run_parts(console: Console, settings: Settings) -> list[str]:
+    failed = []
     for part in parts():
         name = part.__name__.rsplit(".", 1)[-1]
         console.rule(f"[bold cyan]{name}")
@@ -49,9 +59,7 @@ def main() -> int:
             console.print(f"[red]demo part {name} failed: {type(exc).__name__}: {exc}")
             failed.append(name)
         console.print(f"[dim]{name}: {time.perf_counter() - t0:.1f} s")
-    if not parts():
-        console.print("no demo parts yet")
-    return 1 if failed else 0
+    return failed
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ def ingest_command(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from flows.ingest import STAGES, ingest, progress_to
+    from flows.runtime import prefect_api
     from tasks.video.discover import discover_videos
     from tasks.video.ingest import FileWork
 
@@ -79,7 +80,7 @@ def ingest_command(
                 done = len(STAGES)
             progress.update(bar, completed=done, stage=state)
 
-        with progress_to(hook):
+        with prefect_api(), progress_to(hook):
             reports = ingest(paths, settings=settings)
     ok = 0
     for report in reports:
