@@ -34,7 +34,10 @@ class JobView:
     Attributes:
         name: unique job name.
         arrival_s: submission time.
-        batch_size: total batch size per optimiser step (split over the PUs).
+        batch_size: total batch size per optimiser step (split over the PUs), or the
+            batch of each PU when ``batch_per_pu`` is set.
+        batch_per_pu: ``batch_size`` is per PU, so the total batch grows with the PUs (the
+            live training jobs' rule); otherwise it is the total, split over the PUs.
         examples_per_epoch: training examples in one epoch.
         max_epochs: epoch budget; the job stops there at the latest.
         min_pus: fewest PUs it may run on.
@@ -67,6 +70,7 @@ class JobView:
     pus_per_node: int = 4
     max_per_pu_batch: int | None = None
     batch_sizes: tuple[int, ...] = ()
+    batch_per_pu: bool = False
     epochs_done: float = 0.0
     attained_pu_s: float = 0.0
     speed_prior: SpeedParams = field(default_factory=SpeedParams)
@@ -142,9 +146,17 @@ class JobView:
         return self._time(n, batch_size, self.model, self.epochs_left)
 
     def _time(self, n: int, batch_size: int, model: SpeedModel, epochs_left: float) -> float:
-        if n < self.min_pus or n > self.max_pus or n > batch_size:
+        if n < self.min_pus or n > self.max_pus:
             return math.inf
-        per_pu = -(-batch_size // n)
+        if self.batch_per_pu:
+            # Every PU needs a full batch of examples in each step.
+            if n * batch_size > self.examples_per_epoch:
+                return math.inf
+            per_pu, batch_size = batch_size, batch_size * n
+        elif n > batch_size:
+            return math.inf
+        else:
+            per_pu = -(-batch_size // n)
         if self.max_per_pu_batch is not None and per_pu > self.max_per_pu_batch:
             return math.inf
         steps = epochs_left * self.examples_per_epoch / batch_size

@@ -18,12 +18,11 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from tasks.sched.job import JobView
 from tasks.sched.policy import SchedJob
-from tasks.sched.speed import SpeedModel, SpeedParams, SpeedSample, nodes_for
+from tasks.sched.speed import SpeedParams, SpeedSample, nodes_for
 from tasks.training.store import Job, Sample
 
 # Training examples per epoch of the built-in datasets (before a rank has reported it).
@@ -48,6 +47,7 @@ def job_view(job: Job, samples: Sequence[Sample], pus_per_node: int) -> JobView:
         name=job.name,
         arrival_s=job.submitted_at,
         batch_size=spec.batch_size,
+        batch_per_pu=True,
         examples_per_epoch=examples_per_epoch(job),
         max_epochs=spec.epochs,
         min_pus=spec.min_pus,
@@ -79,38 +79,9 @@ def job_view(job: Job, samples: Sequence[Sample], pus_per_node: int) -> JobView:
     return view
 
 
-def remaining_time_fn(
-    view: JobView, model: SpeedModel, epochs_left: float, pus_per_node: int, examples: int
-) -> SchedJob:
-    """Wrap a fitted view into a :class:`SchedJob` with per-PU-batch semantics."""
-    batch = view.batch_size
-
-    def remaining(n: int) -> float:
-        if n < view.min_pus or n > view.max_pus or n * batch > examples:
-            return math.inf
-        steps = epochs_left * examples / (batch * n)
-        return steps * model.step_seconds(n, nodes_for(n, pus_per_node), batch)
-
-    return SchedJob(
-        name=view.name,
-        arrival_s=view.arrival_s,
-        remaining_time=remaining,
-        min_pus=view.min_pus,
-        max_pus=view.max_pus,
-        requested_pus=view.requested_pus,
-        current_pus=view.current_pus,
-        attained_pu_s=view.attained_pu_s,
-        priority=view.priority,
-    )
-
-
 def sched_job(job: Job, samples: Sequence[Sample], pus_per_node: int) -> SchedJob:
     """Refit a job's speed function and remaining epochs; return the policies' view."""
-    view = job_view(job, samples, pus_per_node)
-    view.refresh()
-    return remaining_time_fn(
-        view, view.model, view.epochs_left, pus_per_node, examples_per_epoch(job)
-    )
+    return job_view(job, samples, pus_per_node).to_sched_job()
 
 
 def predicted_samples_per_s(

@@ -174,6 +174,22 @@ def _host() -> str:
         return "127.0.0.1"
 
 
+def _mark_failed(
+    ctx: RankContext, store: JobStore, result: RankResult, cause: BaseException
+) -> None:
+    """Record the job as failed with its error and free its PUs (any rank may do it first)."""
+    result.status, result.error = "failed", f"{type(cause).__name__}: {cause}"
+    store.transition(
+        ctx.job_id,
+        "failed",
+        expect=("running", "stopping", "queued"),
+        generation=ctx.generation,
+        error=result.error,
+        pus=0,
+        workers=[],
+    )
+
+
 def _init_process_group(ctx: RankContext) -> str:
     """Join the job's process group (NCCL on a GPU, gloo otherwise); return the backend."""
     import torch
@@ -277,31 +293,13 @@ def run_rank(ctx: RankContext) -> RankResult:
                 dist.destroy_process_group()
     except JobCodeError as exc:
         cause = exc.__cause__ or exc
-        result.status, result.error = "failed", f"{type(cause).__name__}: {cause}"
+        _mark_failed(ctx, store, result, cause)
         logger.error("job %s rank %d failed: %s", ctx.name, ctx.rank, result.error)
-        store.transition(
-            ctx.job_id,
-            "failed",
-            expect=("running", "stopping", "queued"),
-            generation=ctx.generation,
-            error=result.error,
-            pus=0,
-            workers=[],
-        )
     except Exception as exc:
         if not _is_lost(exc):
             # Not a peer or network fault: retrying would fail the same way.
             logger.error("job %s rank %d: %s", ctx.name, ctx.rank, traceback.format_exc())
-            result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
-            store.transition(
-                ctx.job_id,
-                "failed",
-                expect=("running", "stopping", "queued"),
-                generation=ctx.generation,
-                error=result.error,
-                pus=0,
-                workers=[],
-            )
+            _mark_failed(ctx, store, result, exc)
             return result
         result.status = "lost"
         result.error = f"rank {ctx.rank}: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"

@@ -114,3 +114,24 @@ class TestFeedsThePolicy:
         assert set(alloc) == {"short", "long"}
         # Doubling the long job saves far more time per PU than doubling the short one.
         assert (alloc["long"].pus, alloc["short"].pus) == (4, 1)
+
+
+class TestPerPuBatch:
+    def test_total_batch_grows_with_the_pus(self) -> None:
+        from tasks.sched.job import JobView
+        from tasks.sched.speed import SpeedParams
+
+        # 6400 examples, 32 per PU: 2 PUs take 100 steps of 32 per PU at 0.01 s per example.
+        j = JobView(
+            "a",
+            0.0,
+            batch_size=32,
+            batch_per_pu=True,
+            examples_per_epoch=6400,
+            max_epochs=1,
+            speed_prior=SpeedParams(0.0, 0.01, 0.0, 0.0, 0.0, 0.0),
+        )
+        assert j.to_sched_job().remaining_time(2) == pytest.approx(32.0)
+        assert j.to_sched_job().remaining_time(1) == pytest.approx(64.0)
+        # 201 PUs would need more examples per step than an epoch has.
+        assert j.to_sched_job().remaining_time(201) == float("inf")
