@@ -32,7 +32,7 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.settings import Settings, get_settings
 from tasks.training import launcher
-from tasks.training.cluster import connect, pu_workers
+from tasks.training.cluster import connect, cores_per_node, pu_workers
 from tasks.training.estimate import sched_job
 from tasks.training.store import Job, JobStore
 
@@ -42,9 +42,16 @@ def _host(address: str) -> str:
 
 
 def decide(
-    jobs: list[Job], store: JobStore, policy_name: str, workers: list[str]
+    jobs: list[Job],
+    store: JobStore,
+    policy_name: str,
+    workers: list[str],
+    cores_per_node: int | None = None,
 ) -> dict[str, int]:
     """PUs per job from the policy, clamped to each job's range and to the capacity.
+
+    ``cores_per_node``: cores CPU PU workers share per host (``None`` for GPU PUs); the
+    speed functions then predict the slowdown of ranks that outnumber the cores.
 
     Raises:
         ValueError: the policy returned more PUs than exist (a policy bug; nothing is acted on).
@@ -55,7 +62,7 @@ def decide(
     for w in workers:
         per_host[_host(w)] += 1
     pus_per_node = max(per_host.values(), default=1)
-    views = [sched_job(j, store.samples(j.id), pus_per_node) for j in jobs]
+    views = [sched_job(j, store.samples(j.id), pus_per_node, cores_per_node) for j in jobs]
     allocation = get_policy(policy_name).allocate(views, len(workers))
     counts: dict[str, int] = {}
     for job in jobs:
@@ -204,7 +211,9 @@ def reschedule_flow(
             launcher.wait_until_settled(store, [j.id for j in stopping], stop_timeout_s)
         jobs = store.jobs(("queued", "running"))
         iteration = store.next_iteration()
-        counts = decide(jobs, store, policy, workers) if jobs and workers else {}
+        counts = (
+            decide(jobs, store, policy, workers, cores_per_node(client)) if jobs and workers else {}
+        )
         changed = [j for j in jobs if j.state == "running" and counts.get(j.name, 0) != j.pus]
         stuck = stop_changed(client, store, changed, stop_timeout_s) if changed else []
         if stuck:

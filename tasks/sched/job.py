@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from tasks.sched.convergence import remaining_epochs
 from tasks.sched.policy import SchedJob
-from tasks.sched.speed import SpeedModel, SpeedParams, SpeedSample, nodes_for
+from tasks.sched.speed import SpeedModel, SpeedParams, SpeedSample, core_share, nodes_for
 
 __all__ = ["JobView", "SpeedSample"]
 
@@ -46,6 +46,8 @@ class JobView:
         current_pus: PUs it holds now (0 while waiting).
         priority: larger is more important.
         pus_per_node: PUs per node, for packing ``n`` PUs onto the fewest nodes.
+        cores_per_node: CPU cores per node when the PUs are CPU workers that may share them
+            (see :func:`tasks.sched.speed.core_share`); ``None``: each PU is a device.
         max_per_pu_batch: largest batch one PU holds in memory; ``None`` is unbounded.
         batch_sizes: total batch sizes the job accepts, for policies that pick one.
         epochs_done: epochs trained so far (fractions allowed).
@@ -68,6 +70,7 @@ class JobView:
     current_pus: int = 0
     priority: int = 0
     pus_per_node: int = 4
+    cores_per_node: int | None = None
     max_per_pu_batch: int | None = None
     batch_sizes: tuple[int, ...] = ()
     batch_per_pu: bool = False
@@ -160,7 +163,8 @@ class JobView:
         if self.max_per_pu_batch is not None and per_pu > self.max_per_pu_batch:
             return math.inf
         steps = epochs_left * self.examples_per_epoch / batch_size
-        return steps * model.step_seconds(n, nodes_for(n, self.pus_per_node), per_pu)
+        share = core_share(min(n, self.pus_per_node), self.cores_per_node)
+        return steps * model.step_seconds(n, nodes_for(n, self.pus_per_node), per_pu, share)
 
     def remaining_time(self, n: int) -> float:
         """Seconds to finish on ``n`` PUs at the job's own batch size."""

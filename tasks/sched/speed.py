@@ -9,7 +9,19 @@ One optimiser step on ``n`` PUs spread over ``nodes`` nodes with a per-PU batch 
 where ``g_link`` is the gradient size divided by the link bandwidth and ``l_link`` the per-hop
 latency, both taken for the intra-node link when the job sits on one node and for the
 inter-node link otherwise (a ring is as fast as its slowest hop). A job on one PU does not
-synchronise. All six coefficients are non-negative and the model is linear in them, so it is
+synchronise.
+
+PUs that are CPU workers may outnumber the cores they run on (four PU workers on a 2-core
+host). Then each rank gets only part of a core, and every part of its step, the arithmetic of
+the reduction included, slows down by the ``share``: the ranks per core on the job's busiest
+host (``1`` when every rank has a core or a device of its own). Ring all-reduce waits for the
+slowest rank, so the whole step scales::
+
+    step_s(n, nodes, b, share) = share * step_s(n, nodes, b)
+
+Samples are divided by their measured share before the fit, so the coefficients describe a rank
+with a core to itself, and a prediction multiplies back by the share the placement will have.
+All six coefficients are non-negative and the model is linear in them, so it is
 fitted by non-negative least squares; a prior enters the fit as weak pseudo-observations, so a
 job with no or few samples predicts from the prior and moves to the data as samples arrive.
 
@@ -28,7 +40,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import nnls
 
-__all__ = ["SpeedModel", "SpeedParams", "SpeedSample", "nodes_for", "sync_features"]
+__all__ = [
+    "SpeedModel",
+    "SpeedParams",
+    "SpeedSample",
+    "core_share",
+    "nodes_for",
+    "sync_features",
+]
 
 
 @dataclass(frozen=True)
@@ -41,6 +60,7 @@ class SpeedSample:
         per_pu_batch: examples per PU per step.
         step_s: seconds per optimiser step.
         sync_s: seconds of that step spent in the all-reduce, when measured.
+        share: ranks per core on the job's busiest host (``>= 1``; ``1``: no sharing).
     """
 
     n: int
@@ -48,6 +68,7 @@ class SpeedSample:
     per_pu_batch: float
     step_s: float
     sync_s: float | None = None
+    share: float = 1.0
 
     def __post_init__(self) -> None:
         if self.n < 1 or not 1 <= self.nodes <= self.n:
@@ -56,6 +77,8 @@ class SpeedSample:
             )
         if not (self.step_s > 0 and math.isfinite(self.step_s)):
             raise ValueError(f"speed sample: step_s must be positive, got {self.step_s}")
+        if not (self.share >= 1 and math.isfinite(self.share)):
+            raise ValueError(f"speed sample: share must be at least 1, got {self.share}")
         if self.per_pu_batch <= 0:
             raise ValueError(
                 f"speed sample: per_pu_batch must be positive, got {self.per_pu_batch}"
@@ -125,6 +148,21 @@ def nodes_for(n: int, pus_per_node: int) -> int:
     return max(1, -(-n // pus_per_node))
 
 
+def core_share(ranks_on_node: int, cores_per_node: int | None, threads: int = 1) -> float:
+    """Ranks per core on a node whose ``cores_per_node`` cores hold ``ranks_on_node`` ranks.
+
+    The OS spreads the ranks' threads evenly over the cores; ``cores_per_node=None`` means
+    each PU is a device of its own (share ``1``).
+
+    Example:
+        >>> core_share(4, 2), core_share(3, 2), core_share(2, 2), core_share(8, None)
+        (2.0, 1.5, 1.0, 1.0)
+    """
+    if not cores_per_node:
+        return 1.0
+    return max(1.0, ranks_on_node * max(1, threads) / cores_per_node)
+
+
 def sync_features(n: int, nodes: int) -> tuple[float, float, float, float]:
     """Regressors of the all-reduce part: (volume, hops) for the intra and inter link.
 
@@ -142,9 +180,11 @@ def _design(samples: Sequence[SpeedSample]) -> tuple[np.ndarray, np.ndarray, np.
     rows = np.array(
         [(1.0, s.per_pu_batch, *sync_features(s.n, s.nodes)) for s in samples], dtype=float
     )
-    step = np.array([s.step_s for s in samples], dtype=float)
+    # Normalised to a rank with a core of its own (see the module docstring).
+    share = np.array([s.share for s in samples], dtype=float)
+    step = np.array([s.step_s for s in samples], dtype=float) / share
     sync = np.array([s.sync_s if s.sync_s is not None else np.nan for s in samples], dtype=float)
-    return rows, step, sync
+    return rows, step, sync / share
 
 
 def _nnls_with_prior(a: np.ndarray, y: np.ndarray, prior: np.ndarray, weight: float) -> np.ndarray:
@@ -231,14 +271,20 @@ class SpeedModel:
         x = np.where(informed, x, p)
         return cls(SpeedParams(*(float(v) for v in x)), len(samples))
 
-    def sync_seconds(self, n: int, nodes: int) -> float:
+    def sync_seconds(self, n: int, nodes: int, share: float = 1.0) -> float:
         """Predicted all-reduce seconds per step."""
         vi, hi, vx, hx = sync_features(n, nodes)
         p = self.params
-        return vi * p.g_intra + hi * p.l_intra + vx * p.g_inter + hx * p.l_inter
+        return share * (vi * p.g_intra + hi * p.l_intra + vx * p.g_inter + hx * p.l_inter)
 
-    def step_seconds(self, n: int, nodes: int, per_pu_batch: float) -> float:
+    def step_seconds(self, n: int, nodes: int, per_pu_batch: float, share: float = 1.0) -> float:
         """Predicted seconds per optimiser step on ``n`` PUs over ``nodes`` nodes.
+
+        Args:
+            n: PUs.
+            nodes: nodes they span.
+            per_pu_batch: examples per PU per step.
+            share: ranks per core on the busiest host (:func:`core_share`).
 
         Example:
             >>> SpeedModel(SpeedParams(0.1, 0.0, 0.0, 0.0, 0.0, 0.0)).step_seconds(1, 1, 32)
@@ -254,8 +300,8 @@ class SpeedModel:
                 t += volume * p.g_intra + hops * p.l_intra
             else:
                 t += volume * p.g_inter + hops * p.l_inter
-        return t
+        return t * share
 
-    def throughput(self, n: int, nodes: int, per_pu_batch: float) -> float:
+    def throughput(self, n: int, nodes: int, per_pu_batch: float, share: float = 1.0) -> float:
         """Examples per second on ``n`` PUs."""
-        return n * per_pu_batch / self.step_seconds(n, nodes, per_pu_batch)
+        return n * per_pu_batch / self.step_seconds(n, nodes, per_pu_batch, share)

@@ -2,10 +2,15 @@
 
 ``cluster_up`` starts a real ``dask scheduler`` process and one single-threaded ``dask
 worker`` process per PU with the resource ``PU=1`` (on a GPU host one worker per GPU, pinned
-by ``CUDA_VISIBLE_DEVICES``, with ``PU=1,GPU=1``, the dask-cuda layout). The processes
-outlive the command; the address and process ids go to ``<data_dir>/state/cluster.json`` so
-later commands (and the reschedule flow in another process) find the cluster. An existing
-cluster is used by setting ``dask_address`` instead.
+by ``CUDA_VISIBLE_DEVICES``, with ``PU=1,GPU=1``, the dask-cuda layout). CPU workers float
+over the host's cores by default; ``pin_cpu_workers`` pins each to one core, round-robin
+(``taskset``, like Slurm's ``--cpu-bind=cores``), which only pays on a host that runs
+nothing else: on a 2-core machine that also ran the scheduler, pinning slowed 2-PU steps
+by 30-40%. Either way, ranks that outnumber the cores share them, which the speed
+function's ``share`` models. The processes outlive the command; the address and process
+ids go to ``<data_dir>/state/cluster.json`` so later commands (and the reschedule flow in
+another process) find the cluster. An existing cluster is used by setting ``dask_address``
+instead.
 
 Example:
     >>> from tasks.settings import Settings
@@ -18,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -75,13 +81,24 @@ def _gpu_count() -> int:
         return 0
 
 
+HOST_CORES_ENV = "TESSERA_HOST_CORES"
+
+
+def _usable_cores() -> list[int]:
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
 def _spawn(
-    args: list[str], log: Path, env: dict[str, str] | None = None
+    args: list[str], log: Path, env: dict[str, str] | None = None, core: int | None = None
 ) -> subprocess.Popen[bytes]:
+    # taskset before exec, so every thread and child process of the worker inherits the core.
+    pin = ["taskset", "-c", str(core)] if core is not None else []
     # A new session: the cluster must outlive the CLI command that started it.
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, *args],
+            [*pin, sys.executable, *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -135,8 +152,11 @@ def cluster_up(
     address = json.loads(sched_file.read_text())["address"]
     gpus = _gpu_count()
     slots = gpus if gpus > 0 else pus
+    cores = _usable_cores()
+    pin = gpus == 0 and settings.pin_cpu_workers and shutil.which("taskset") is not None
     for i in range(slots):
         env = dict(os.environ)
+        env[HOST_CORES_ENV] = str(len(cores))
         resources = "PU=1"
         name = f"pu-{i}"
         if gpus > 0:
@@ -165,6 +185,7 @@ def cluster_up(
                 ],
                 state / f"dask-worker-{i}.log",
                 env,
+                core=cores[i % len(cores)] if pin else None,
             )
         )
     info = ClusterInfo(address, slots, gpus, tuple(p.pid for p in procs), time.time())
@@ -251,10 +272,40 @@ def connect(settings: Settings, timeout_s: float = 30.0) -> Any:
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 
 
+def _natural(name: str) -> tuple[str, int]:
+    stem, _, number = name.rpartition("-")
+    return (stem, int(number)) if number.isdigit() else (name, -1)
+
+
 def pu_workers(client: Any) -> list[str]:
-    """Addresses of the workers that offer a PU, in a stable order (by name)."""
+    """Addresses of the workers that offer a PU, in a stable order (by name, pu-2 < pu-10).
+
+    With ``pin_cpu_workers``, consecutive workers sit on different cores, so a job packed
+    onto a run of them gets a core per rank while cores last.
+    """
     info = client.scheduler_info(n_workers=-1)["workers"]
     pus = [
-        (str(w.get("name")), addr) for addr, w in info.items() if w.get("resources", {}).get("PU")
+        (_natural(str(w.get("name"))), addr)
+        for addr, w in info.items()
+        if w.get("resources", {}).get("PU")
     ]
     return [addr for _, addr in sorted(pus)]
+
+
+def _host_cores() -> int:
+    env = os.environ.get(HOST_CORES_ENV)
+    return int(env) if env else os.cpu_count() or 1
+
+
+def cores_per_node(client: Any) -> int | None:
+    """CPU cores per host that the PU workers share; ``None`` when the PUs are GPUs.
+
+    ``cluster up`` tells its workers their host's cores before pinning them; on other
+    clusters a worker reports ``os.cpu_count()``. The smallest host counts (a ring runs at
+    the pace of its slowest rank).
+    """
+    info = client.scheduler_info(n_workers=-1)["workers"]
+    pus = [a for a, w in info.items() if w.get("resources", {}).get("PU")]
+    if not pus or any(info[a].get("resources", {}).get("GPU") for a in pus):
+        return None
+    return int(min(client.run(_host_cores, workers=pus).values()))

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from tasks.sched.job import JobView
 from tasks.sched.policy import SchedJob
-from tasks.sched.speed import SpeedParams, SpeedSample, nodes_for
+from tasks.sched.speed import SpeedParams, SpeedSample, core_share, nodes_for
 from tasks.training.store import Job, Sample
 
 # Training examples per epoch of the built-in datasets (before a rank has reported it).
@@ -40,8 +40,14 @@ def examples_per_epoch(job: Job) -> int:
     return BUILTIN_EXAMPLES.get(job.spec.dataset or "", 10_000)
 
 
-def job_view(job: Job, samples: Sequence[Sample], pus_per_node: int) -> JobView:
-    """The scheduler core's view of a stored job, with its samples recorded."""
+def job_view(
+    job: Job, samples: Sequence[Sample], pus_per_node: int, cores_per_node: int | None = None
+) -> JobView:
+    """The scheduler core's view of a stored job, with its samples recorded.
+
+    ``cores_per_node``: cores the CPU PU workers of a host share (``None`` for GPUs), so a
+    prediction for more ranks than cores includes their sharing.
+    """
     spec = job.spec
     view = JobView(
         name=job.name,
@@ -56,6 +62,7 @@ def job_view(job: Job, samples: Sequence[Sample], pus_per_node: int) -> JobView:
         current_pus=job.pus if job.state == "running" else 0,
         priority=spec.priority,
         pus_per_node=pus_per_node,
+        cores_per_node=cores_per_node,
         epochs_done=job.epoch + job.position / max(1, examples_per_epoch(job)),
         attained_pu_s=job.attained_pu_s,
         speed_prior=CPU_PRIOR,
@@ -71,6 +78,7 @@ def job_view(job: Job, samples: Sequence[Sample], pus_per_node: int) -> JobView:
                     per_pu_batch=spec.batch_size,
                     step_s=s.step_s,
                     sync_s=s.sync_s if s.pus > 1 else 0.0,
+                    share=s.share,
                 )
             )
     epoch_ends = [s for s in samples if s.metric is not None]
@@ -79,14 +87,21 @@ def job_view(job: Job, samples: Sequence[Sample], pus_per_node: int) -> JobView:
     return view
 
 
-def sched_job(job: Job, samples: Sequence[Sample], pus_per_node: int) -> SchedJob:
+def sched_job(
+    job: Job, samples: Sequence[Sample], pus_per_node: int, cores_per_node: int | None = None
+) -> SchedJob:
     """Refit a job's speed function and remaining epochs; return the policies' view."""
-    return job_view(job, samples, pus_per_node).to_sched_job()
+    return job_view(job, samples, pus_per_node, cores_per_node).to_sched_job()
 
 
 def predicted_samples_per_s(
-    job: Job, samples: Sequence[Sample], n: int, pus_per_node: int
+    job: Job,
+    samples: Sequence[Sample],
+    n: int,
+    pus_per_node: int,
+    cores_per_node: int | None = None,
 ) -> float:
     """Throughput the fitted speed function predicts on ``n`` PUs (examples per second)."""
-    view = job_view(job, samples, pus_per_node)
-    return view.model.throughput(n, nodes_for(n, pus_per_node), job.spec.batch_size)
+    view = job_view(job, samples, pus_per_node, cores_per_node)
+    share = core_share(min(n, pus_per_node), cores_per_node)
+    return view.model.throughput(n, nodes_for(n, pus_per_node), job.spec.batch_size, share)

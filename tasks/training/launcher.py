@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tasks.training.rank import RankContext, run_rank, stop_event_name, store_namespace
+from tasks.training.group import stop_event_name, store_namespace
+from tasks.training.rank import RankContext, run_rank
 from tasks.training.store import Job, JobStore
 
 # Scheduler task states of a rank that is alive or about to start.

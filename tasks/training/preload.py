@@ -20,5 +20,6 @@ def dask_setup(worker: Any) -> None:
     import torch.distributed  # noqa: F401
     from torch.nn.parallel import DistributedDataParallel  # noqa: F401
 
+    import tasks.training.loop
     import tasks.training.rank
     import tasks.training.workloads  # noqa: F401

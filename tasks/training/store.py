@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,9 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Engine
@@ -91,6 +93,7 @@ class SampleRow(Base):
     pus: Mapped[int] = mapped_column(Integer)
     step_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     sync_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    share: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
 
 
 class AllocationRow(Base):
@@ -155,6 +158,7 @@ class Sample:
     samples_per_s: float | None = None
     step_s: float | None = None
     sync_s: float | None = None
+    share: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -215,6 +219,26 @@ def _engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def _add_missing_columns(engine: Engine) -> None:
+    """Add columns newer than a store's tables (``create_all`` never alters a table).
+
+    Only nullable or defaulted columns are ever added, so this is all the migration an
+    existing SQLite or PostgreSQL store needs between Tessera versions.
+    """
+    existing = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        have = {c["name"] for c in existing.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have:
+                continue
+            kind = column.type.compile(engine.dialect)
+            default = getattr(column.server_default, "arg", None)
+            clause = f" DEFAULT {default}" if default is not None else ""
+            ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}{clause}"
+            with engine.begin() as conn:
+                conn.execute(text(ddl))
+
+
 class JobStore:
     """Jobs, progress samples, allocations and checkpoints in one SQL database.
 
@@ -226,6 +250,7 @@ class JobStore:
         self.url = url
         self.engine = _engine(url)
         Base.metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
 
     def close(self) -> None:
         """Release the connection pool."""
@@ -362,19 +387,7 @@ class JobStore:
         with Session(self.engine) as s:
             stmt = select(SampleRow).where(SampleRow.job_id == job_id).order_by(SampleRow.id)
             return [
-                Sample(
-                    job_id=r.job_id,
-                    generation=r.generation,
-                    at=r.at,
-                    epoch=r.epoch,
-                    step=r.step,
-                    pus=r.pus,
-                    loss=r.loss,
-                    metric=r.metric,
-                    samples_per_s=r.samples_per_s,
-                    step_s=r.step_s,
-                    sync_s=r.sync_s,
-                )
+                Sample(**{f.name: getattr(r, f.name) for f in fields(Sample)})
                 for r in s.scalars(stmt)
             ]
 

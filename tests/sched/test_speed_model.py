@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tasks.sched.speed import SpeedModel, SpeedParams, SpeedSample, nodes_for, sync_features
+from tasks.sched.speed import (
+    SpeedModel,
+    SpeedParams,
+    SpeedSample,
+    core_share,
+    nodes_for,
+    sync_features,
+)
 
 TRACES = Path(__file__).resolve().parents[3] / "shared" / "traces" / "pollux"
 TRUE = SpeedParams(c0=0.02, c1=0.0015, g_intra=0.04, l_intra=2e-4, g_inter=0.25, l_inter=1e-3)
@@ -92,6 +99,41 @@ class TestFit:
         assert min(params.as_array()) >= 0.0
 
 
+class TestSharedCores:
+    """CPU PUs that outnumber the cores: the whole step scales with the ranks per core."""
+
+    def test_shared_samples_fit_the_unshared_coefficients(self) -> None:
+        truth = SpeedModel(TRUE)
+        samples = [
+            SpeedSample(n, 1, b, share * truth.step_seconds(n, 1, b), None, share)
+            for n, share in [(1, 1.0), (2, 1.0), (4, 2.0), (8, 4.0)]
+            for b in (16, 64)
+        ]
+        fitted = SpeedModel.fit(samples)
+        for n in (2, 4, 8):
+            assert fitted.step_seconds(n, 1, 32) == pytest.approx(
+                truth.step_seconds(n, 1, 32), rel=0.02
+            )
+        # The held-out point: 4 ranks on 2 cores from unshared 1- and 2-PU samples.
+        assert SpeedModel.fit(samples[:4]).step_seconds(4, 1, 32, share=2.0) == pytest.approx(
+            2 * truth.step_seconds(4, 1, 32), rel=0.25
+        )
+
+    @pytest.mark.parametrize(
+        ("ranks", "cores", "threads", "share"),
+        [
+            (1, 2, 1, 1.0),
+            (2, 2, 1, 1.0),
+            (3, 2, 1, 1.5),
+            (4, 2, 1, 2.0),
+            (2, 2, 2, 2.0),
+            (8, None, 1, 1.0),
+        ],
+    )
+    def test_core_share(self, ranks: int, cores: int | None, threads: int, share: float) -> None:
+        assert core_share(ranks, cores, threads) == share
+
+
 class TestBadInput:
     @pytest.mark.parametrize(
         ("kwargs", "message"),
@@ -100,6 +142,7 @@ class TestBadInput:
             ({"n": 2, "nodes": 3, "per_pu_batch": 8, "step_s": 1.0}, "nodes <= n"),
             ({"n": 1, "nodes": 1, "per_pu_batch": 8, "step_s": 0.0}, "step_s"),
             ({"n": 1, "nodes": 1, "per_pu_batch": 0, "step_s": 1.0}, "per_pu_batch"),
+            ({"n": 2, "nodes": 1, "per_pu_batch": 8, "step_s": 1.0, "share": 0.5}, "share"),
         ],
     )
     def test_sample_rejected_with_reason(self, kwargs: dict, message: str) -> None:

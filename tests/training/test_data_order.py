@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasks.training.rank import epoch_permutation, rank_slice
+from tasks.training.loop import epoch_permutation, rank_slice
 
 
 def _trained(n: int, per_rank: int, plan: list[tuple[int, int]], seed: int = 0) -> list[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
 import pytest
@@ -59,11 +60,15 @@ class TestElasticResume:
                 checkpoint_root=train_settings.checkpoint_root,
                 timeout_s=30,
                 sample_every_s=0.3,
+                # A backstop, not the stop under test: if the stop request lands late on a
+                # loaded host, the launch still ends (checkpointed, queued) well before the
+                # job's last epoch, so the resume at the next size is always exercised.
+                max_steps=600,
             )
             assert gen == job.generation + 1
             wait_for_progress(store, job.name, len(store.samples(job.id)) + 1, timeout_s=60)
             launcher.request_stop(client, store, store.get(job.id))
-            stopped = wait_for(store, job.name, ("queued",), timeout_s=60)
+            stopped = wait_for(store, job.name, ("queued",), timeout_s=120)
             assert stopped.error is None
             assert stopped.epoch < SPEC.epochs, "stopped too late to test a resume"
         job = store.get(job.id)
@@ -76,7 +81,7 @@ class TestElasticResume:
             timeout_s=30,
             sample_every_s=0.3,
         )
-        done = wait_for(store, job.name, ("completed", "failed"), timeout_s=120)
+        done = wait_for(store, job.name, ("completed", "failed"), timeout_s=240)
         assert done.state == "completed", done.error
         assert done.metric is not None and done.metric >= 0.9
 
@@ -88,9 +93,12 @@ class TestElasticResume:
             after = [s for s in samples if s.generation == gen and s.loss is not None]
             # The step counter and the loss continue from the checkpoint.
             assert after[0].step > before[-1].step
-            assert after[0].loss is not None and before[-1].loss is not None
-            assert after[0].loss <= max(1.5 * before[-1].loss, before[-1].loss + 0.3)
-            assert after[0].loss < samples[0].loss  # type: ignore[operator]
+            # No jump back beyond noise: the first samples after the restart stay within the
+            # spread of the last ones before it (the very first is a single step's loss).
+            resumed = statistics.mean(s.loss or 0.0 for s in after[:3])
+            noise = max(s.loss or 0.0 for s in before[-5:])
+            assert resumed <= 1.2 * noise + 0.05, (resumed, noise)
+            assert resumed < 0.5 * (samples[0].loss or 0.0)
         sizes = {c["world_size"] for c in store.checkpoints(job.id)}
         assert sizes == {1, 2, 4}
 

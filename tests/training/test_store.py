@@ -39,6 +39,20 @@ class TestJobs:
             store.get("zzz")
 
 
+class TestOlderStores:
+    def test_missing_column_is_added_and_old_rows_keep_working(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        import sqlite3
+
+        path = tmp_path / "old.db"
+        JobStore(f"sqlite:///{path}").close()
+        with sqlite3.connect(path) as db:  # a store from before samples had a share
+            db.execute("ALTER TABLE samples DROP COLUMN share")
+        store = JobStore(f"sqlite:///{path}")
+        job = store.submit(JobSpec(name="a"))
+        store.add_samples([Sample(job.id, 1, 1.0, 0, 5, 4, step_s=0.02, share=2.0)])
+        assert store.samples(job.id)[0].share == 2.0
+
+
 class TestRecords:
     def test_samples_and_allocations(self, store: JobStore) -> None:
         a = store.submit(JobSpec(name="a"))
