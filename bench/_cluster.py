@@ -17,8 +17,11 @@ from tasks.training.store import Job, JobStore
 
 
 @contextlib.contextmanager
-def bench_cluster(pus: int) -> Iterator[tuple[Settings, Any, JobStore]]:
-    """A ``cluster up`` cluster, a client and a fresh store, all under a temporary folder."""
+def bench_cluster(pus: int, pin: bool = False) -> Iterator[tuple[Settings, Any, JobStore]]:
+    """A ``cluster up`` cluster, a client and a fresh store, all under a temporary folder.
+
+    ``pin``: worker ``i`` pinned to core ``i mod cores`` (``pin_cpu_workers``).
+    """
     from distributed import Client
 
     root = Path(tempfile.mkdtemp(prefix="tessera-bench-"))
@@ -26,6 +29,7 @@ def bench_cluster(pus: int) -> Iterator[tuple[Settings, Any, JobStore]]:
         data_dir=root / "data",
         job_store_url=f"sqlite:///{root / 'data' / 'state' / 'jobs.db'}",
         checkpoint_root=root / "data" / "checkpoints",
+        pin_cpu_workers=pin,
     )
     settings.ensure_dirs()
     info = cluster_up(settings, pus)

@@ -6,6 +6,9 @@ shared host hits both alike; the ratio per size is the median over the pairs:
 (a) ranks started by the launcher path on Dask PU workers (Dask rendezvous, TCPStore on
 rank 0's host, gloo/NCCL as a training job gets it),
 (b) plain ``torch.multiprocessing`` processes with ``init_process_group`` on a TCP URL.
+Both sides pin rank ``r`` to core ``r mod cores`` (``pin_cpu_workers`` for the launcher's
+workers): unpinned, whether two latency-bound ranks land on one core or two is chance, and
+that swung single runs by 0.3x-2.5x on a 2-core host.
 Bus bandwidth = bytes * 2 (n - 1) / n / seconds (the ring all-reduce's traffic per rank).
 Target: launcher >= 90% of plain.
 
@@ -38,6 +41,9 @@ def _plain_rank(
     import torch
     import torch.distributed as dist
 
+    # The same core the launcher's worker for this rank is pinned to (round-robin).
+    cores = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cores[rank % len(cores)]})
     torch.set_num_threads(1)
     dist.init_process_group(
         "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world
@@ -111,16 +117,18 @@ def launcher_side(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="2 and 4 ranks, 1..256 MiB")
-    parser.add_argument("--pairs", type=int, default=5, help="alternating launcher/plain pairs")
+    parser.add_argument("--pairs", type=int, default=7, help="alternating launcher/plain pairs")
+    parser.add_argument("--ranks", type=int, nargs="+", help="rank counts (default 2; --full 2 4)")
     args = parser.parse_args()
-    worlds = [2, 4] if args.full else [2]
+    worlds = args.ranks or ([2, 4] if args.full else [2])
     sizes = [1, 4, 16, 64, 256] if args.full else [1, 4, 16, 64]
-    iters = 5
+    iters = 20
 
     from bench._cluster import bench_cluster
 
     print(
-        f"host: {os.cpu_count()} CPUs; backend gloo; {args.pairs} alternating pairs of runs, "
+        f"host: {os.cpu_count()} CPUs, ranks pinned round-robin; backend gloo; "
+        f"{args.pairs} alternating pairs of runs, "
         f"each the median of >= {iters} all-reduces per size"
     )
     print(
@@ -128,7 +136,7 @@ def main() -> None:
         f"{'ratio':>6} {'(min-max over pairs)':>21}"
     )
     worst = float("inf")
-    with bench_cluster(max(worlds)) as (_settings, client, _store):
+    with bench_cluster(max(worlds), pin=True) as (_settings, client, _store):
         gen = 0
         for world in worlds:
             ratios: dict[int, list[float]] = {m: [] for m in sizes}

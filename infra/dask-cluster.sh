@@ -8,6 +8,8 @@ set -euo pipefail
 n=${1:-4}
 port=${2:-8786}
 host=${DASK_HOST:-127.0.0.1}
+# PU workers' Dask settings (no malloc trimming; see the file).
+export DASK_CONFIG=${DASK_CONFIG:-$(cd "$(dirname "$0")/.." && pwd)/tasks/training/dask}
 uv run --frozen dask scheduler --host "$host" --port "$port" --dashboard-address :8787 &
 sleep 3
 gpus=$(command -v nvidia-smi >/dev/null && nvidia-smi -L | wc -l || echo 0)

@@ -82,6 +82,8 @@ def _gpu_count() -> int:
 
 
 HOST_CORES_ENV = "TESSERA_HOST_CORES"
+# Dask configuration of the PU workers (see the file for why).
+PU_WORKER_CONFIG = Path(__file__).resolve().parent / "dask"
 
 
 def _usable_cores() -> list[int]:
@@ -157,6 +159,7 @@ def cluster_up(
     for i in range(slots):
         env = dict(os.environ)
         env[HOST_CORES_ENV] = str(len(cores))
+        env.setdefault("DASK_CONFIG", str(PU_WORKER_CONFIG))  # a user's own config wins
         resources = "PU=1"
         name = f"pu-{i}"
         if gpus > 0:

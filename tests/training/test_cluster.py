@@ -17,9 +17,18 @@ def _affinity() -> list[int]:
     return sorted(os.sched_getaffinity(0))
 
 
-class TestCores:
+def _malloc_trim() -> str | None:
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+class TestWorkers:
     def test_cores_per_node_is_the_hosts(self, client: object) -> None:
         assert cores_per_node(client) == len(_affinity())
+
+    def test_workers_keep_glibc_adaptive_mmap(self, client: object) -> None:
+        # Dask's default trim threshold would map every all-reduce buffer afresh.
+        got = client.run(_malloc_trim, workers=pu_workers(client))  # type: ignore[attr-defined]
+        assert set(got.values()) == {None}
 
 
 class TestPinning:
