@@ -1,16 +1,17 @@
 """Measured scaling of a real job at 1, 2 and 4 PUs against the fitted speed function.
 
-Each PU count runs the same job for a fixed number of steps (a real DDP/gloo run through
-the launcher) and reports its steady-state step time and throughput. The speed function
-of the scheduler core (:mod:`tasks.sched.speed`) is fitted to those samples (step and sync
-seconds, as the reschedule flow does) and its predicted throughput is set side by side
-with the measurement. When the PUs outnumber the host's cores (4 PUs on a 2-core machine),
-each sample carries the share of a core its ranks measured and the prediction multiplies by
-the share the placement implies (``core_share``); the table shows both. Also reported: the
-prediction for 4 PUs from a fit to 1 and 2 PUs only (held out). Target: error <= 15%.
+One job runs for a fixed number of steps on 1, then 2, then 4 PUs (real DDP/gloo launches
+through the launcher, each resuming from the previous launch's checkpoint, as the reschedule
+flow moves a job). Its stored samples are turned into the scheduler's view exactly as the
+reschedule flow does (:func:`tasks.training.estimate.job_view`: step and sync seconds, the
+share of a core each launch measured, warm-up steps left out) and the fitted speed function's
+throughput is set beside the measured one at each PU count. Four PUs on a 2-core host share
+the cores; the prediction multiplies by the share the placement implies (``core_share``).
+Also reported: the prediction for 4 PUs from the 1- and 2-PU samples only (held out).
+Target: in-sample error <= 15%.
 
-    uv run python bench/bench_scaling.py          # mlp, 150 steps per PU count
-    uv run python bench/bench_scaling.py --full   # mlp and cnn, 400 steps
+    uv run python bench/bench_scaling.py          # mlp, 300 steps per PU count
+    uv run python bench/bench_scaling.py --full   # mlp and cnn, 600 steps
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+PU_COUNTS = (1, 2, 4)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -30,53 +33,50 @@ def main() -> None:
     args = parser.parse_args()
 
     from bench._cluster import bench_cluster, run_steps
-    from tasks.sched.speed import SpeedModel, SpeedSample, core_share
+    from tasks.sched.speed import core_share
     from tasks.training.cluster import cores_per_node
+    from tasks.training.estimate import job_view
     from tasks.training.spec import JobSpec
 
     models = ["mlp", "cnn"] if args.full else ["mlp"]
-    if os.environ.get("BENCH_MODELS"):
-        models = os.environ["BENCH_MODELS"].split(",")
-    steps = 400 if args.full else 150
-    print(f"host: {os.cpu_count()} CPUs, 1 torch thread per PU")
+    steps = 600 if args.full else 300
+    print(f"host: {os.cpu_count()} CPUs, 1 torch thread per PU, {steps} steps per PU count")
     worst = 0.0
-    with bench_cluster(4) as (settings, client, store):
+    with bench_cluster(max(PU_COUNTS)) as (settings, client, store):
         cores = cores_per_node(client)
+        per_node = max(PU_COUNTS)
         for model in models:
-            measured: dict[int, list[SpeedSample]] = {}
-            for n in (1, 2, 4):
-                spec = JobSpec(name=f"scale-{model}-{n}", model=model, epochs=1000, batch_size=32)
+            spec = JobSpec(name=f"scale-{model}", model=model, epochs=1000, batch_size=32)
+            for n in PU_COUNTS:
                 job = run_steps(settings, client, store, spec, n, steps)
-                samples = [s for s in store.samples(job.id) if s.step_s][1:]  # skip warm-up
-                measured[n] = [
-                    SpeedSample(
-                        n=n,
-                        nodes=1,
-                        per_pu_batch=32,
-                        step_s=s.step_s or 0.0,
-                        sync_s=(s.sync_s or 0.0) if n > 1 else 0.0,
-                        share=s.share,
-                    )
-                    for s in samples
-                ]
-            fit_all = SpeedModel.fit([s for v in measured.values() for s in v])
-            fit_12 = SpeedModel.fit(measured[1] + measured[2])
+            samples = store.samples(job.id)
+            fit_all = job_view(job, samples, per_node, cores).model
+            held_out = job_view(job, [s for s in samples if s.pus <= 2], per_node, cores).model
             print(
                 f"\n{model}: {'PUs':>4} {'share':>5} {'measured/s':>11} {'fit/s':>9} {'err':>6} "
                 f"{'held-out fit/s':>15} {'err':>6}"
             )
-            for n, samples in measured.items():
-                step = statistics.median(s.step_s for s in samples)
-                thr = n * 32 / step
+            for n in PU_COUNTS:
+                # Steady state: each launch's first sample is its warm-up step.
+                steady = [s for s in samples if s.pus == n and s.step_s][1:]
+                measured = n * spec.batch_size / statistics.median(s.step_s or 0 for s in steady)
                 share = core_share(n, cores)
-                pred = fit_all.throughput(n, 1, 32, share)
-                err = abs(pred - thr) / thr
+                pred = fit_all.throughput(n, 1, spec.batch_size, share)
+                held = held_out.throughput(n, 1, spec.batch_size, share)
+                err = abs(pred - measured) / measured
                 worst = max(worst, err)
-                held = fit_12.throughput(n, 1, 32, share)
                 print(
-                    f"{'':>{len(model) + 1}} {n:>4} {samples[0].share:>5.1f} {thr:>11.0f} "
-                    f"{pred:>9.0f} {err:>6.1%} {held:>15.0f} {abs(held - thr) / thr:>6.1%}"
+                    f"{'':>{len(model) + 1}} {n:>4} {steady[0].share:>5.1f} {measured:>11.0f} "
+                    f"{pred:>9.0f} {err:>6.1%} {held:>15.0f} "
+                    f"{abs(held - measured) / measured:>6.1%}"
                 )
+            p = fit_all.params
+            compute_ms = 1e3 * (p.c0 + p.c1 * spec.batch_size)
+            print(
+                f"{'':>{len(model) + 1}} fit: c0+c1*b {compute_ms:.2f} ms, "
+                f"c_dist {1e3 * p.c_dist:.2f} ms, g_intra {1e3 * p.g_intra:.2f} ms, "
+                f"l_intra {1e3 * p.l_intra:.2f} ms"
+            )
     print(f"\nworst in-sample prediction error: {worst:.1%} (target <= 15%)")
 
 

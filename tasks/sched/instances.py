@@ -49,6 +49,7 @@ class RingJobTime:
         step = p.c0 + p.c1 * -(-self.batch // n)
         if n > 1:
             volume, hops = 2.0 * (n - 1) / n, 2.0 * (n - 1)
+            step += p.c_dist
             if n <= self.pus_per_node:
                 step += volume * p.g_intra + hops * p.l_intra
             else:

@@ -3,13 +3,18 @@
 One optimiser step on ``n`` PUs spread over ``nodes`` nodes with a per-PU batch ``b`` costs::
 
     step_s(n, nodes, b) = c0 + c1 * b                        # forward/backward on one PU
+                        + c_dist                             # once distributed (n > 1)
                         + 2 (n - 1) / n * g_link             # ring all-reduce volume / bandwidth
                         + 2 (n - 1) * l_link                 # one latency per ring hop
 
 where ``g_link`` is the gradient size divided by the link bandwidth and ``l_link`` the per-hop
 latency, both taken for the intra-node link when the job sits on one node and for the
 inter-node link otherwise (a ring is as fast as its slowest hop). A job on one PU does not
-synchronise.
+synchronise. ``c_dist`` is what a rank pays per step for being one of several, whatever their
+number: DDP's gradient bucketing and hooks, launching the collectives, the communication threads
+competing with the compute. Pollux's throughput model has the same constant (its
+``alpha_sync``); measured here it was 40-60% of a small model's one-PU step on CPU workers, so a
+model without it cannot fit one and two PUs at once.
 
 PUs that are CPU workers may outnumber the cores they run on (four PU workers on a 2-core
 host). Then each rank gets only part of a core, and every part of its step, the arithmetic of
@@ -21,7 +26,7 @@ slowest rank, so the whole step scales::
 
 Samples are divided by their measured share before the fit, so the coefficients describe a rank
 with a core to itself, and a prediction multiplies back by the share the placement will have.
-All six coefficients are non-negative and the model is linear in them, so it is
+All seven coefficients are non-negative and the model is linear in them, so it is
 fitted by non-negative least squares; a prior enters the fit as weak pseudo-observations, so a
 job with no or few samples predicts from the prior and moves to the data as samples arrive.
 
@@ -34,6 +39,7 @@ Example:
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,6 +52,7 @@ __all__ = [
     "SpeedSample",
     "core_share",
     "nodes_for",
+    "per_configuration",
     "sync_features",
 ]
 
@@ -96,6 +103,8 @@ class SpeedParams:
         l_intra: per-hop latency inside a node.
         g_inter: gradient bytes / inter-node bandwidth.
         l_inter: per-hop latency across nodes.
+        c_dist: fixed seconds per step of a rank in a job on more than one PU, outside the
+            ring's volume and hops (DDP bookkeeping, collective launches, comm threads).
     """
 
     c0: float = 0.01
@@ -104,10 +113,12 @@ class SpeedParams:
     l_intra: float = 1e-4
     g_inter: float = 0.1
     l_inter: float = 5e-4
+    c_dist: float = 0.0
 
     def as_array(self) -> np.ndarray:
         return np.array(
-            [self.c0, self.c1, self.g_intra, self.l_intra, self.g_inter, self.l_inter], dtype=float
+            [self.c0, self.c1, self.g_intra, self.l_intra, self.g_inter, self.l_inter, self.c_dist],
+            dtype=float,
         )
 
     @classmethod
@@ -176,9 +187,51 @@ def sync_features(n: int, nodes: int) -> tuple[float, float, float, float]:
     return (volume, hops, 0.0, 0.0) if nodes <= 1 else (0.0, 0.0, volume, hops)
 
 
+# Columns of the design matrix: the compute part (fitted to ``step_s - sync_s`` when the sync
+# is measured) and the ring's link part (fitted to ``sync_s``), in SpeedParams' order.
+_COMPUTE = [0, 1, 6]  # c0, c1, c_dist
+_LINK = [2, 3, 4, 5]  # g_intra, l_intra, g_inter, l_inter
+
+
+def per_configuration(samples: Sequence[SpeedSample]) -> list[SpeedSample]:
+    """One sample per configuration ``(n, nodes, per_pu_batch)``: the median of its samples.
+
+    A job reports samples per interval of wall time, so a slow or long-running configuration
+    would outweigh the others in a least-squares fit, and one stalled interval (a pause, a
+    busy neighbour) would pull its configuration's mean; the median per configuration gives
+    every measured placement one robust vote.
+
+    Example:
+        >>> s = [SpeedSample(2, 1, 32, t) for t in (0.010, 0.011, 0.090)]
+        >>> per_configuration(s)[0].step_s
+        0.011
+    """
+    groups: dict[tuple[int, int, float], list[SpeedSample]] = {}
+    for s in samples:
+        groups.setdefault((s.n, s.nodes, s.per_pu_batch), []).append(s)
+    out = []
+    for (n, nodes, batch), group in groups.items():
+        syncs = [s.sync_s for s in group]
+        out.append(
+            SpeedSample(
+                n=n,
+                nodes=nodes,
+                per_pu_batch=batch,
+                step_s=statistics.median(s.step_s for s in group),
+                sync_s=None if None in syncs else statistics.median(syncs),  # type: ignore[type-var]
+                share=statistics.median(s.share for s in group),
+            )
+        )
+    return out
+
+
 def _design(samples: Sequence[SpeedSample]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rows = np.array(
-        [(1.0, s.per_pu_batch, *sync_features(s.n, s.nodes)) for s in samples], dtype=float
+        [
+            (1.0, s.per_pu_batch, *sync_features(s.n, s.nodes), 1.0 if s.n > 1 else 0.0)
+            for s in samples
+        ],
+        dtype=float,
     )
     # Normalised to a rank with a core of its own (see the module docstring).
     share = np.array([s.share for s in samples], dtype=float)
@@ -194,15 +247,21 @@ def _nnls_with_prior(a: np.ndarray, y: np.ndarray, prior: np.ndarray, weight: fl
     ``s_i`` the coefficient's natural scale, so the prior only decides directions the data
     leaves open. Columns are scaled to unit norm first: the coefficients span five orders of
     magnitude and NNLS is sensitive to that.
+
+    The natural scale is the prior itself, or for a prior of zero the size at which the
+    coefficient alone would explain the data (``rms(y) / rms(column)``): a zero prior then
+    says "none unless the data shows some", rather than pinning the coefficient to zero.
     """
     k = a.shape[1]
     if a.shape[0] == 0:
         return prior.copy()
     norms = np.linalg.norm(a, axis=0)
     norms[norms == 0] = 1.0
-    scale = np.maximum(np.abs(prior), 1e-9)
+    y_rms = float(np.sqrt(np.mean(y**2)))
+    alone = y_rms / (norms / np.sqrt(a.shape[0]))
+    scale = np.where(np.abs(prior) > 0, np.abs(prior), np.maximum(alone, 1e-9))
     # A pseudo-row in scaled coordinates: weight * rms(y) * (x_i / scale_i - prior_i / scale_i).
-    strength = weight * float(np.sqrt(np.mean(y**2)) or 1.0)
+    strength = weight * (y_rms or 1.0)
     reg = np.diag(strength / (scale * norms))
     a_aug = np.vstack([a / norms, reg])
     y_aug = np.concatenate([y, strength * prior / scale])
@@ -234,9 +293,11 @@ class SpeedModel:
     ) -> SpeedModel:
         """Fit the coefficients to measured steps.
 
-        When every sample carries its sync seconds, the compute part (``c0``, ``c1``) is fitted
-        to ``step_s - sync_s`` and the link part to ``sync_s`` separately, which keeps the two
-        from trading off against each other; otherwise one joint fit to ``step_s``.
+        Samples are reduced to one per configuration first (:func:`per_configuration`).
+        When every sample carries its sync seconds, the compute part (``c0``, ``c1``,
+        ``c_dist``) is fitted to ``step_s - sync_s`` and the link part to ``sync_s``
+        separately, which keeps the two from trading off against each other; otherwise one
+        joint fit to ``step_s``.
 
         Args:
             samples: measured steps; may be empty (the prior is returned).
@@ -253,16 +314,18 @@ class SpeedModel:
         base = prior or SpeedParams()
         if not samples:
             return cls(base, 0)
-        rows, step, sync = _design(samples)
+        rows, step, sync = _design(per_configuration(samples))
         p = base.as_array()
         if not np.isnan(sync).any():
-            compute = _nnls_with_prior(rows[:, :2], step - sync, p[:2], prior_weight)
-            multi = rows[:, 2:].any(axis=1)
+            x = p.copy()
+            x[_COMPUTE] = _nnls_with_prior(
+                rows[:, _COMPUTE], step - sync, p[_COMPUTE], prior_weight
+            )
+            multi = rows[:, _LINK].any(axis=1)
             if multi.any():
-                link = _nnls_with_prior(rows[multi, 2:], sync[multi], p[2:], prior_weight)
-            else:
-                link = p[2:]
-            x = np.concatenate([compute, link])
+                x[_LINK] = _nnls_with_prior(
+                    rows[multi][:, _LINK], sync[multi], p[_LINK], prior_weight
+                )
         else:
             x = _nnls_with_prior(rows, step, p, prior_weight)
         # Coefficients no sample could inform (e.g. inter-node before any multi-node run)
@@ -296,6 +359,7 @@ class SpeedModel:
         t = p.c0 + p.c1 * per_pu_batch
         if n > 1:
             volume, hops = 2.0 * (n - 1) / n, 2.0 * (n - 1)
+            t += p.c_dist
             if nodes <= 1:
                 t += volume * p.g_intra + hops * p.l_intra
             else:

@@ -69,8 +69,14 @@ def job_view(
         metric_increasing=True,
         target=spec.target_metric,
     )
+    launches: set[int] = set()
     for s in samples:
-        if s.step_s and s.step_s > 0:
+        first_of_launch = s.generation not in launches
+        launches.add(s.generation)
+        # A launch's first sample is its first step alone (reported at once to time the
+        # restart): DDP builds its buckets and the allocator warms up then, so it is not the
+        # steady-state speed the scheduler plans with.
+        if s.step_s and s.step_s > 0 and not first_of_launch:
             view.record_step(
                 SpeedSample(
                     n=s.pus,

@@ -15,6 +15,7 @@ from tasks.sched.speed import (
     SpeedSample,
     core_share,
     nodes_for,
+    per_configuration,
     sync_features,
 )
 
@@ -97,6 +98,64 @@ class TestFit:
         ]
         params = SpeedModel.fit(samples).params
         assert min(params.as_array()) >= 0.0
+
+
+class TestDistributedOverhead:
+    """``c_dist``: what a rank pays per step for being one of several, whatever their number."""
+
+    def test_recovered_beside_the_ring_terms(self) -> None:
+        truth = SpeedModel(SpeedParams(**{**vars(TRUE), "c_dist": 0.01}))
+        samples = [
+            SpeedSample(n, 1, b, truth.step_seconds(n, 1, b), truth.sync_seconds(n, 1))
+            for n in (1, 2, 4, 8)
+            for b in (16, 64)
+        ]
+        fitted = SpeedModel.fit(samples).params
+        assert fitted.c_dist == pytest.approx(0.01, rel=0.05)
+        assert fitted.c0 == pytest.approx(TRUE.c0, rel=0.05)
+
+    def test_a_one_pu_job_never_pays_it(self) -> None:
+        model = SpeedModel(SpeedParams(**{**vars(TRUE), "c_dist": 0.5}))
+        assert model.step_seconds(1, 1, 10) == SpeedModel(TRUE).step_seconds(1, 1, 10)
+        assert model.step_seconds(2, 1, 10) == pytest.approx(
+            SpeedModel(TRUE).step_seconds(2, 1, 10) + 0.5
+        )
+
+    def test_without_it_one_and_two_pus_cannot_both_fit(self) -> None:
+        # Measured shape on CPU workers: the 2-PU compute is well above the 1-PU compute.
+        samples = [
+            SpeedSample(1, 1, 32, 0.0011, 0.0),
+            SpeedSample(2, 1, 32, 0.0042, 0.0026),
+            SpeedSample(4, 1, 32, 0.0128, 0.0100, share=2.0),
+        ]
+        model = SpeedModel.fit(samples)
+        assert model.params.c_dist > 0
+        for s in samples:
+            assert model.step_seconds(s.n, 1, 32, s.share) == pytest.approx(s.step_s, rel=0.1)
+
+
+class TestPerConfiguration:
+    def test_one_stalled_interval_does_not_move_the_fit(self) -> None:
+        steady = [SpeedSample(2, 1, 32, 0.010, 0.004) for _ in range(4)]
+        stalled = [*steady, SpeedSample(2, 1, 32, 0.200, 0.150)]
+        assert SpeedModel.fit(stalled).step_seconds(2, 1, 32) == pytest.approx(
+            SpeedModel.fit(steady).step_seconds(2, 1, 32), rel=0.01
+        )
+
+    def test_a_long_run_configuration_does_not_outvote_the_others(self) -> None:
+        assert len(per_configuration([SpeedSample(4, 1, 32, 0.01)] * 50)) == 1
+        grouped = per_configuration(
+            [SpeedSample(1, 1, 32, 0.01), SpeedSample(1, 1, 64, 0.02), SpeedSample(2, 2, 32, 0.03)]
+        )
+        assert [(s.n, s.nodes, s.per_pu_batch) for s in grouped] == [
+            (1, 1, 32),
+            (1, 1, 64),
+            (2, 2, 32),
+        ]
+
+    def test_sync_kept_only_when_every_sample_has_it(self) -> None:
+        mixed = per_configuration([SpeedSample(2, 1, 32, 0.01, 0.004), SpeedSample(2, 1, 32, 0.01)])
+        assert mixed[0].sync_s is None
 
 
 class TestSharedCores:
