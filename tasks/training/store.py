@@ -1,4 +1,4 @@
-"""The job store: the one place that knows the schema (SQLAlchemy).
+"""The job store: the one place that reads and writes jobs (SQLAlchemy; tables in ``schema``).
 
 SQLite under ``data/state/`` by default, any SQLAlchemy URL (PostgreSQL) by setting. Every
 process that touches jobs (CLI, the reschedule flow, each training rank on a Dask worker)
@@ -25,100 +25,18 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    Float,
-    ForeignKey,
-    Integer,
-    String,
-    Text,
-    create_engine,
-    event,
-    func,
-    inspect,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.orm import Session
 
+from tasks.training.schema import AllocationRow, CheckpointRow, JobRow, SampleRow, open_engine
 from tasks.training.spec import JobSpec, SpecError
 
 STATES = ("queued", "running", "stopping", "completed", "failed", "cancelled")
 ACTIVE = ("queued", "running", "stopping")
 FINAL = ("completed", "failed", "cancelled")
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class JobRow(Base):
-    __tablename__ = "jobs"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    spec: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(16), index=True)
-    generation: Mapped[int] = mapped_column(Integer, default=0)
-    pus: Mapped[int] = mapped_column(Integer, default=0)
-    workers: Mapped[str] = mapped_column(Text, default="[]")
-    epoch: Mapped[int] = mapped_column(Integer, default=0)
-    position: Mapped[int] = mapped_column(Integer, default=0)
-    metric: Mapped[float | None] = mapped_column(Float, nullable=True)
-    examples: Mapped[int] = mapped_column(Integer, default=0)
-    attained_pu_s: Mapped[float] = mapped_column(Float, default=0.0)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    submitted_at: Mapped[float] = mapped_column(Float)
-    started_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    updated_at: Mapped[float] = mapped_column(Float)
-
-
-class SampleRow(Base):
-    __tablename__ = "samples"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
-    generation: Mapped[int] = mapped_column(Integer)
-    at: Mapped[float] = mapped_column(Float)
-    epoch: Mapped[int] = mapped_column(Integer)
-    step: Mapped[int] = mapped_column(Integer)
-    loss: Mapped[float | None] = mapped_column(Float, nullable=True)
-    metric: Mapped[float | None] = mapped_column(Float, nullable=True)
-    samples_per_s: Mapped[float | None] = mapped_column(Float, nullable=True)
-    pus: Mapped[int] = mapped_column(Integer)
-    step_s: Mapped[float | None] = mapped_column(Float, nullable=True)
-    sync_s: Mapped[float | None] = mapped_column(Float, nullable=True)
-    share: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
-
-
-class AllocationRow(Base):
-    __tablename__ = "allocations"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    iteration: Mapped[int] = mapped_column(Integer, index=True)
-    at: Mapped[float] = mapped_column(Float)
-    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
-    pus: Mapped[int] = mapped_column(Integer)
-    workers: Mapped[str] = mapped_column(Text, default="[]")
-    policy: Mapped[str] = mapped_column(String(64))
-    capacity: Mapped[int] = mapped_column(Integer)
-
-
-class CheckpointRow(Base):
-    __tablename__ = "checkpoints"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
-    path: Mapped[str] = mapped_column(Text)
-    step: Mapped[int] = mapped_column(Integer)
-    epoch: Mapped[int] = mapped_column(Integer)
-    position: Mapped[int] = mapped_column(Integer)
-    world_size: Mapped[int] = mapped_column(Integer)
-    checksum: Mapped[str] = mapped_column(String(64))
-    at: Mapped[float] = mapped_column(Float)
 
 
 @dataclass(frozen=True)
@@ -195,50 +113,6 @@ def _job(row: JobRow) -> Job:
     )
 
 
-def _engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        path = url.split(":///", 1)[1] if ":///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        if not path or path == ":memory:":
-            return create_engine(
-                url, poolclass=StaticPool, connect_args={"check_same_thread": False}
-            )
-        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # WAL lets the ranks on several workers write samples while the flow reads.
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=60000")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True)
-
-
-def _add_missing_columns(engine: Engine) -> None:
-    """Add columns newer than a store's tables (``create_all`` never alters a table).
-
-    Only nullable or defaulted columns are ever added, so this is all the migration an
-    existing SQLite or PostgreSQL store needs between Tessera versions.
-    """
-    existing = inspect(engine)
-    for table in Base.metadata.sorted_tables:
-        have = {c["name"] for c in existing.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in have:
-                continue
-            kind = column.type.compile(engine.dialect)
-            default = getattr(column.server_default, "arg", None)
-            clause = f" DEFAULT {default}" if default is not None else ""
-            ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}{clause}"
-            with engine.begin() as conn:
-                conn.execute(text(ddl))
-
-
 class JobStore:
     """Jobs, progress samples, allocations and checkpoints in one SQL database.
 
@@ -248,9 +122,7 @@ class JobStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = _engine(url)
-        Base.metadata.create_all(self.engine)
-        _add_missing_columns(self.engine)
+        self.engine = open_engine(url)
 
     def close(self) -> None:
         """Release the connection pool."""
