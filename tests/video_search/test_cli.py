@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from flows.cli import app
 from tasks.settings import Settings
@@ -53,6 +53,12 @@ class TestSearchCommand:
         assert "query is empty" in out.output
 
 
+def _ingest(paths: list[str], store_uri: str, settings: Settings) -> Result:
+    """``tessera ingest PATHS --db STORE --dask-address ADDR`` through the CLI runner."""
+    args = ["ingest", *paths, "--db", store_uri, "--dask-address", str(settings.dask_address)]
+    return runner.invoke(app, args)
+
+
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_harness")
 class TestIngestCommand:
@@ -60,17 +66,7 @@ class TestIngestCommand:
         self, library: Library, flow_settings: Settings, store_uri: str
     ) -> None:
         bad = [str(p) for p in library.bad.values()]
-        out = runner.invoke(
-            app,
-            [
-                "ingest",
-                *bad,
-                "--db",
-                store_uri,
-                "--dask-address",
-                str(flow_settings.dask_address),
-            ],
-        )
+        out = _ingest(bad, store_uri, flow_settings)
         assert out.exit_code == 1
         for path in bad:
             assert sum(path in line for line in out.output.splitlines()) >= 1
@@ -80,16 +76,6 @@ class TestIngestCommand:
         self, library: Library, flow_settings: Settings, store_uri: str
     ) -> None:
         args = [str(library.no_audio), str(library.bad["zero-length"])]
-        out = runner.invoke(
-            app,
-            [
-                "ingest",
-                *args,
-                "--db",
-                store_uri,
-                "--dask-address",
-                str(flow_settings.dask_address),
-            ],
-        )
+        out = _ingest(args, store_uri, flow_settings)
         assert out.exit_code == 0, out.output
         assert "ingested 1 of 2" in out.output
