@@ -13,8 +13,8 @@ inter-node link otherwise (a ring is as fast as its slowest hop). A job on one P
 synchronise. ``c_dist`` is what a rank pays per step for being one of several, whatever their
 number: DDP's gradient bucketing and hooks, launching the collectives, the communication threads
 competing with the compute. Pollux's throughput model has the same constant (its
-``alpha_sync``); measured here it was 40-60% of a small model's one-PU step on CPU workers, so a
-model without it cannot fit one and two PUs at once.
+``alpha_sync``); on CPU workers a small model's two-PU compute measured 20-65% above its
+one-PU step, so a model without it cannot fit one and two PUs at once.
 
 PUs that are CPU workers may outnumber the cores they run on (four PU workers on a 2-core
 host). Then each rank gets only part of a core, and every part of its step, the arithmetic of
