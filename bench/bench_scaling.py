@@ -35,7 +35,7 @@ def main() -> None:
     from bench._cluster import bench_cluster, run_steps
     from tasks.sched.speed import core_share
     from tasks.training.cluster import cores_per_node
-    from tasks.training.estimate import job_view
+    from tasks.training.estimate import job_view, steady_samples
     from tasks.training.spec import JobSpec
 
     models = ["mlp", "cnn"] if args.full else ["mlp"]
@@ -57,8 +57,7 @@ def main() -> None:
                 f"{'held-out fit/s':>15} {'err':>6}"
             )
             for n in PU_COUNTS:
-                # Steady state: each launch's first sample is its warm-up step.
-                steady = [s for s in samples if s.pus == n and s.step_s][1:]
+                steady = [s for s in steady_samples(samples) if s.pus == n]
                 measured = n * spec.batch_size / statistics.median(s.step_s or 0 for s in steady)
                 share = core_share(n, cores)
                 pred = fit_all.throughput(n, 1, spec.batch_size, share)

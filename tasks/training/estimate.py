@@ -40,6 +40,30 @@ def examples_per_epoch(job: Job) -> int:
     return BUILTIN_EXAMPLES.get(job.spec.dataset or "", 10_000)
 
 
+def steady_samples(samples: Sequence[Sample]) -> list[Sample]:
+    """The samples that measured steady-state steps (in order).
+
+    A launch's first sample is its first step alone (reported at once to time the restart):
+    DDP builds its buckets and the allocator warms up then, so it is not the speed the
+    scheduler plans with. Samples without a step time (none was taken) are left out too.
+
+    Example:
+        >>> from tasks.training.store import Sample
+        >>> got = steady_samples([Sample(1, g, 0.0, 0, i, 1, step_s=0.1) for g, i in
+        ...                       [(1, 0), (1, 1), (2, 2), (2, 3)]])
+        >>> [s.step for s in got]
+        [1, 3]
+    """
+    launches: set[int] = set()
+    out = []
+    for s in samples:
+        first_of_launch = s.generation not in launches
+        launches.add(s.generation)
+        if s.step_s and s.step_s > 0 and not first_of_launch:
+            out.append(s)
+    return out
+
+
 def job_view(
     job: Job, samples: Sequence[Sample], pus_per_node: int, cores_per_node: int | None = None
 ) -> JobView:
@@ -69,24 +93,17 @@ def job_view(
         metric_increasing=True,
         target=spec.target_metric,
     )
-    launches: set[int] = set()
-    for s in samples:
-        first_of_launch = s.generation not in launches
-        launches.add(s.generation)
-        # A launch's first sample is its first step alone (reported at once to time the
-        # restart): DDP builds its buckets and the allocator warms up then, so it is not the
-        # steady-state speed the scheduler plans with.
-        if s.step_s and s.step_s > 0 and not first_of_launch:
-            view.record_step(
-                SpeedSample(
-                    n=s.pus,
-                    nodes=nodes_for(s.pus, pus_per_node),
-                    per_pu_batch=spec.batch_size,
-                    step_s=s.step_s,
-                    sync_s=s.sync_s if s.pus > 1 else 0.0,
-                    share=s.share,
-                )
+    for s in steady_samples(samples):
+        view.record_step(
+            SpeedSample(
+                n=s.pus,
+                nodes=nodes_for(s.pus, pus_per_node),
+                per_pu_batch=spec.batch_size,
+                step_s=s.step_s or 0.0,  # never None: steady_samples has a step time
+                sync_s=s.sync_s if s.pus > 1 else 0.0,
+                share=s.share,
             )
+        )
     epoch_ends = [s for s in samples if s.metric is not None]
     for s in epoch_ends:
         view.record_epoch(float(s.epoch), float(s.metric))  # type: ignore[arg-type]
