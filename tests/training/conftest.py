@@ -55,13 +55,26 @@ def wait_for(store: JobStore, name: str, states: tuple[str, ...], timeout_s: flo
         time.sleep(0.2)
 
 
-def wait_for_progress(store: JobStore, name: str, min_step_samples: int, timeout_s: float) -> None:
-    """Poll until job ``name`` reported at least ``min_step_samples`` samples."""
+def wait_for_trained(
+    store: JobStore, name: str, generation: int, below: float, timeout_s: float, last: int = 3
+) -> None:
+    """Poll until the ``last`` samples of ``generation`` all report a loss under ``below``.
+
+    Stopping a job only after its loss has clearly fallen makes a resume that restarted from
+    scratch visible, whatever the host's load did to the pace of training. Returns early when
+    the launch ended by itself (its ``max_steps`` backstop).
+    """
     deadline = time.monotonic() + timeout_s
     job = store.get(name)
-    while len(store.samples(job.id)) < min_step_samples:
+    while True:
+        losses = [s.loss for s in store.samples(job.id) if s.generation == generation]
+        tail = losses[-last:]
+        if len(tail) == last and all(loss is not None and loss < below for loss in tail):
+            return
+        if store.get(name).state not in ("running", "stopping"):
+            return
         if time.monotonic() > deadline:
-            raise AssertionError(f"job {name} made no progress ({store.get(name).state})")
+            raise AssertionError(f"job {name} generation {generation} losses stayed at {tail}")
         time.sleep(0.2)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from tasks.training.cluster import pu_workers
 from tasks.training.rank import RankContext, run_rank
 from tasks.training.spec import JobSpec
 from tasks.training.store import JobStore
-from tests.training.conftest import wait_for, wait_for_progress
+from tests.training.conftest import wait_for, wait_for_trained
 
 pytestmark = pytest.mark.slow
 
@@ -43,6 +44,17 @@ def _reference_accuracy(tmp_path: Path) -> float:
     return result.metric
 
 
+def _first_loss(store: JobStore, job_id: int, timeout_s: float = 60.0) -> float:
+    """The loss of the job's first sample (its untrained loss), once it is reported."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        losses = [s.loss for s in store.samples(job_id) if s.loss is not None]
+        if losses:
+            return losses[0]
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} reported no loss in {timeout_s:.0f} s")
+
+
 class TestElasticResume:
     def test_one_two_four_pus_resume_and_reach_reference_accuracy(
         self, train_settings: Settings, client: object, tmp_path: Path
@@ -66,7 +78,8 @@ class TestElasticResume:
                 max_steps=600,
             )
             assert gen == job.generation + 1
-            wait_for_progress(store, job.name, len(store.samples(job.id)) + 1, timeout_s=60)
+            first_loss = _first_loss(store, job.id)
+            wait_for_trained(store, job.name, gen, below=0.35 * first_loss, timeout_s=120)
             launcher.request_stop(client, store, store.get(job.id))
             stopped = wait_for(store, job.name, ("queued",), timeout_s=120)
             assert stopped.error is None
