@@ -56,9 +56,10 @@ def wait_for(store: JobStore, name: str, states: tuple[str, ...], timeout_s: flo
 
 
 def wait_for_trained(
-    store: JobStore, name: str, generation: int, below: float, timeout_s: float, last: int = 3
+    store: JobStore, name: str, generation: int, fraction: float, timeout_s: float, last: int = 3
 ) -> None:
-    """Poll until the ``last`` samples of ``generation`` all report a loss under ``below``.
+    """Poll until the ``last`` samples of ``generation`` all report a loss under ``fraction``
+    of the job's first (untrained) loss.
 
     Stopping a job only after its loss has clearly fallen makes a resume that restarted from
     scratch visible, whatever the host's load did to the pace of training. Returns early when
@@ -66,11 +67,14 @@ def wait_for_trained(
     """
     deadline = time.monotonic() + timeout_s
     job = store.get(name)
+    tail: list[float | None] = []
     while True:
-        losses = [s.loss for s in store.samples(job.id) if s.generation == generation]
-        tail = losses[-last:]
-        if len(tail) == last and all(loss is not None and loss < below for loss in tail):
-            return
+        samples = [s for s in store.samples(job.id) if s.loss is not None]
+        if samples:
+            below = fraction * (samples[0].loss or 0.0)
+            tail = [s.loss for s in samples if s.generation == generation][-last:]
+            if len(tail) == last and all(loss is not None and loss < below for loss in tail):
+                return
         if store.get(name).state not in ("running", "stopping"):
             return
         if time.monotonic() > deadline:
