@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tasks.sched.instances import RingJobTime
 from tasks.sched.speed import (
     SpeedModel,
     SpeedParams,
@@ -54,6 +55,14 @@ class TestShape:
 
     def test_nodes_for_packs(self) -> None:
         assert [nodes_for(n, 4) for n in (1, 4, 5, 8, 9)] == [1, 1, 2, 2, 3]
+
+    def test_inlined_ring_job_time_matches_step_seconds(self) -> None:
+        # RingJobTime inlines step_seconds for speed; every coefficient must agree, c_dist too.
+        model = SpeedModel(SpeedParams(**{**vars(TRUE), "c_dist": 0.007}))
+        t = RingJobTime(steps=100.0, batch=96, model=model, pus_per_node=4)
+        for n in (1, 2, 3, 4, 5, 8, 12):
+            expected = 100.0 * model.step_seconds(n, nodes_for(n, 4), -(-96 // n))
+            assert t(n) == pytest.approx(expected), n
 
 
 class TestFit:
