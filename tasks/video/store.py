@@ -304,3 +304,96 @@ class SceneStore:
             .to_list()
         )
         return sorted(rows, key=lambda r: r["scene"])
+
+    # -- library: list and remove whole videos ------------------------------------------
+
+    def videos(self) -> list[StoredVideo]:
+        """Every stored video, one entry per content hash, by path.
+
+        Reads only the small columns (no vectors), so listing a large store stays cheap.
+
+        Example:
+            >>> SceneStore.open("/tmp/scenes-doctest").videos()
+            []
+        """
+        if self.table is None or self.count() == 0:
+            return []
+        cols = ["video", "video_hash", "scene", "end", "thumbnail", "ingested_at"]
+        rows = self.table.search().select(cols).limit(None).to_arrow().to_pylist()
+        found: dict[str, dict[str, Any]] = {}
+        for row in sorted(rows, key=lambda r: (r["video_hash"], r["scene"])):
+            entry = found.setdefault(
+                row["video_hash"],
+                {"video": row["video"], "end": 0.0, "thumbs": [], "at": row["ingested_at"]},
+            )
+            entry["end"] = max(entry["end"], float(row["end"] or 0.0))
+            entry["thumbs"].append(row["thumbnail"])
+            entry["at"] = min(entry["at"], row["ingested_at"])
+        return sorted(
+            (
+                StoredVideo(v["video"], h, len(v["thumbs"]), v["end"], v["at"], tuple(v["thumbs"]))
+                for h, v in found.items()
+            ),
+            key=lambda v: (v.video, v.video_hash),
+        )
+
+    def find_video(self, ref: str) -> StoredVideo | None:
+        """The stored video whose path, file name, content hash or hash prefix is ``ref``.
+
+        Raises:
+            StoreError: ``ref`` names more than one stored video.
+
+        Example:
+            >>> SceneStore.open("/tmp/scenes-doctest").find_video("talk.mp4") is None
+            True
+        """
+        hits = [
+            v
+            for v in self.videos()
+            if ref in (v.video, v.video_hash, v.video.rsplit("/", 1)[-1])
+            or (len(ref) >= 6 and v.video_hash.startswith(ref))
+        ]
+        exact = [v for v in hits if ref in (v.video, v.video_hash)]
+        if len(exact) == 1 or len(hits) == 1:
+            return (exact or hits)[0]
+        if hits:
+            names = ", ".join(f"{v.video} ({v.video_hash[:8]})" for v in hits)
+            raise StoreError(f"{ref!r} names {len(hits)} stored videos: {names}; give the hash")
+        return None
+
+    def remove_video(self, video: StoredVideo) -> int:
+        """Delete every scene row of ``video`` in one write; returns the rows deleted.
+
+        The thumbnail files are the caller's to delete (the store holds only their paths);
+        the rows go first, so a search never returns a scene whose thumbnail is gone.
+
+        Example:
+            >>> store.remove_video(store.find_video("talk.mp4"))  # doctest: +SKIP
+            6
+        """
+        where = f"video_hash = {sql_str(video.video_hash)}"
+        rows = self.count(where)
+        if rows:
+            self.table.delete(where)
+        return rows
+
+
+@dataclass(frozen=True)
+class StoredVideo:
+    """One ingested video as the store holds it.
+
+    Attributes:
+        video: the path it was ingested from.
+        video_hash: its content hash (the store key of its scenes, with the scene index).
+        scenes: how many scenes are stored.
+        duration_s: end of its last scene.
+        ingested_at: when its first scene was written.
+        thumbnails: each scene's thumbnail path (``None`` where there is none), in order.
+    """
+
+    video: str
+    video_hash: str
+    scenes: int
+    duration_s: float
+    ingested_at: datetime
+    thumbnails: tuple[str | None, ...]
