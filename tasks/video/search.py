@@ -58,6 +58,10 @@ class SearchConfig:
         fts_weight: rank-fusion weight of the full-text list.
         rrf_k: the reciprocal-rank-fusion constant.
         hybrid: add the full-text and cued modality lists; off = fused vectors only.
+        threshold: a scene is returned only when some modality matched it or its relevance
+            (best of the fused and cued similarities) reaches this, so a query returns fewer
+            than ``limit`` scenes rather than padding with scenes that matched nothing;
+            0 returns every candidate.
     """
 
     candidates: int = 30
@@ -66,6 +70,7 @@ class SearchConfig:
     fts_weight: float = 1.0
     rrf_k: float = 60.0
     hybrid: bool = True
+    threshold: float = 0.3
 
 
 @dataclass
@@ -230,10 +235,14 @@ class SceneSearcher:
         best = max((self._relevance(c, whole) for c in found.values()), default=0.0)
         parts = split_query(text) if best < self.config.split_below else [text]
         if len(parts) < 2:
-            return [
-                self._result(found[k], score, {text: self._modalities(found[k], whole)})
-                for k, score in ranked[:limit]
+            kept = [(k, s, self._modalities(found[k], whole)) for k, s in ranked]
+            # The relevance threshold: unmatched scenes are not results, however few remain.
+            kept = [
+                (k, s, mods)
+                for k, s, mods in kept
+                if mods or self._relevance(found[k], whole) >= self.config.threshold
             ]
+            return [self._result(found[k], s, {text: mods}) for k, s, mods in kept[:limit]]
         per_part: dict[str, dict[str, PartMatch]] = {}
         rows: dict[str, _Candidate] = {}
         for text_part in parts:
