@@ -9,13 +9,26 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
+from rich.text import Text
 
 from flows.cli import app, console, err_console
 from tasks.settings import get_settings
+
+if TYPE_CHECKING:
+    from tasks.training.store import JobStore
+
+# The CLI is interactive: a few quick retries, then one clear line (ranks retry longer).
+CLI_RETRIES = 3
+CLI_BACKOFF_S = 0.5
+CLI_LOCK_TIMEOUT_S = 5.0
 
 jobs_app = typer.Typer(help="Submit and inspect elastic training jobs.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
@@ -23,6 +36,42 @@ app.add_typer(jobs_app, name="jobs")
 
 def _when(ts: float | None) -> str:
     return "" if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``error: message`` as one plain line (stored text may hold ``[...]``)."""
+    line = escape(message.splitlines()[0] if message else "")
+    err_console.print(f"[red]error:[/red] {line}", soft_wrap=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _job_store(url: str) -> Iterator[JobStore]:
+    """The job store at ``url``; any database fault becomes one ``error:`` line, exit 1.
+
+    Example:
+        >>> with _job_store("sqlite://") as store:  # doctest: +SKIP
+        ...     store.jobs()
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tasks.training.store import JobStore, StoreUnavailable
+
+    try:
+        store = JobStore(
+            url, retries=CLI_RETRIES, backoff_s=CLI_BACKOFF_S, lock_timeout_s=CLI_LOCK_TIMEOUT_S
+        )
+        try:
+            yield store
+        finally:
+            store.close()
+    except StoreUnavailable as exc:
+        raise _fail(f"{exc} (is another process holding it? retry shortly)") from None
+    except SQLAlchemyError as exc:
+        from tasks.training.schema import safe_url
+
+        cause = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise _fail(f"job store {safe_url(url)}: {type(exc).__name__}: {cause}") from None
 
 
 @jobs_app.command("submit")
@@ -41,7 +90,6 @@ def submit(
 ) -> None:
     """Validate a job spec and queue it; the next outer iteration schedules it."""
     from tasks.training.spec import SpecError, load_spec
-    from tasks.training.store import JobStore
 
     overrides = {
         "name": name,
@@ -58,12 +106,11 @@ def submit(
     settings = get_settings()
     try:
         spec = load_spec(spec_file, overrides)
-        store = JobStore(settings.job_store_url)
-        job = store.submit(spec)
+        with _job_store(settings.job_store_url) as store:
+            job = store.submit(spec)
     except SpecError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
-    console.print(f"queued job [bold]{job.name}[/bold] (id {job.id})")
+        raise _fail(str(exc), 2) from None
+    console.print(f"queued job [bold]{escape(job.name)}[/bold] (id {job.id})")
 
 
 @jobs_app.command("list")
@@ -73,22 +120,21 @@ def list_jobs(
     """List jobs with their state, PUs and progress."""
     from rich.table import Table
 
-    from tasks.training.store import STATES, JobStore
+    from tasks.training.store import STATES
 
     if state is not None and state not in STATES:
-        err_console.print(
-            f"[red]error:[/red] --state: unknown state {state!r} ({', '.join(STATES)})"
-        )
-        raise typer.Exit(2)
-    store = JobStore(get_settings().job_store_url)
+        raise _fail(f"--state: unknown state {state!r} ({', '.join(STATES)})", 2)
+    with _job_store(get_settings().job_store_url) as store:
+        jobs = store.jobs(None if state is None else (state,))
     table = Table(title="Training jobs")
     for col in ("id", "name", "model", "state", "pus", "epoch", "metric", "submitted"):
         table.add_column(col)
-    for job in store.jobs(None if state is None else (state,)):
+    for job in jobs:
+        # Text cells: a stored name or model is data, never rich markup.
         table.add_row(
             str(job.id),
-            job.name,
-            job.spec.model,
+            Text(job.name),
+            Text(job.spec.model),
             job.state,
             str(job.pus),
             f"{job.epoch}/{job.spec.epochs}",
@@ -103,25 +149,28 @@ def show(job: str = typer.Argument(..., help="Job name or id.")) -> None:
     """Show one job: spec, state, progress, recent samples and checkpoints."""
     from rich.table import Table
 
-    from tasks.training.store import JobStore
-
-    store = JobStore(get_settings().job_store_url)
-    try:
-        record = store.get(job)
-    except KeyError:
-        err_console.print(f"[red]error:[/red] no job named {job!r}")
-        raise typer.Exit(1) from None
-    console.print(f"[bold]{record.name}[/bold] (id {record.id}): {record.state}")
-    console.print(f"spec: {record.spec.model_dump_json()}")
+    with _job_store(get_settings().job_store_url) as store:
+        try:
+            record = store.get(job)
+        except KeyError:
+            raise _fail(f"no job named {job!r}") from None
+        samples = store.samples(record.id)[-10:]
+        ckpts = store.checkpoints(record.id)
+    # Everything read from the store is data: printed as text, never parsed as markup
+    # (gloo errors hold "[/pytorch/...]", which rich would take for a closing tag).
+    console.print(Text.assemble((record.name, "bold"), f" (id {record.id}): {record.state}"))
+    console.print(Text(f"spec: {record.spec.model_dump_json()}"), soft_wrap=True)
     console.print(
-        f"pus: {record.pus} workers: {', '.join(record.workers) or '-'} "
-        f"epoch {record.epoch} position {record.position} launches {record.generation} "
-        f"PU-s {record.attained_pu_s:.1f}"
+        Text(
+            f"pus: {record.pus} workers: {', '.join(record.workers) or '-'} "
+            f"epoch {record.epoch} position {record.position} launches {record.generation} "
+            f"PU-s {record.attained_pu_s:.1f}"
+        )
     )
     if record.metric is not None:
         console.print(f"metric: {record.metric:.4f}")
     if record.error:
-        console.print(f"[red]error:[/red] {record.error}")
+        console.print(Text.assemble(("error:", "red"), " ", record.error), soft_wrap=True)
     table = Table(title="last samples")
     for col in (
         "launch",
@@ -135,7 +184,7 @@ def show(job: str = typer.Argument(..., help="Job name or id.")) -> None:
         "sync s",
     ):
         table.add_column(col)
-    for s in store.samples(record.id)[-10:]:
+    for s in samples:
         table.add_row(
             str(s.generation),
             str(s.pus),
@@ -148,12 +197,13 @@ def show(job: str = typer.Argument(..., help="Job name or id.")) -> None:
             "" if s.sync_s is None else f"{s.sync_s:.4f}",
         )
     console.print(table)
-    ckpts = store.checkpoints(record.id)
     if ckpts:
         last = ckpts[-1]
         console.print(
-            f"checkpoints: {len(ckpts)}, last step {last['step']} epoch {last['epoch']} "
-            f"world size {last['world_size']} ({last['path']})"
+            Text(
+                f"checkpoints: {len(ckpts)}, last step {last['step']} epoch {last['epoch']} "
+                f"world size {last['world_size']} ({last['path']})"
+            )
         )
 
 
@@ -162,24 +212,24 @@ def cancel(job: str = typer.Argument(..., help="Job name or id.")) -> None:
     """Cancel a job; a running one is stopped at its next step boundary."""
     from tasks.training.cluster import ClusterError, connect
     from tasks.training.launcher import request_stop
-    from tasks.training.store import ACTIVE, JobStore
+    from tasks.training.store import ACTIVE
 
     settings = get_settings()
-    store = JobStore(settings.job_store_url)
-    try:
-        record = store.get(job)
-    except KeyError:
-        err_console.print(f"[red]error:[/red] no job named {job!r}")
-        raise typer.Exit(1) from None
-    if not store.transition(record.id, "cancelled", expect=ACTIVE, pus=0, workers=[]):
-        err_console.print(f"[red]error:[/red] job {record.name!r} is already {record.state}")
-        raise typer.Exit(1)
-    if record.state in ("running", "stopping"):
+    with _job_store(settings.job_store_url) as store:
         try:
-            client = connect(settings, timeout_s=10)
-        except ClusterError as exc:
-            err_console.print(f"[yellow]warning:[/yellow] ranks not told to stop: {exc}")
-        else:
-            with client:
-                request_stop(client, store, record)
-    console.print(f"cancelled job [bold]{record.name}[/bold]")
+            record = store.get(job)
+        except KeyError:
+            raise _fail(f"no job named {job!r}") from None
+        if not store.transition(record.id, "cancelled", expect=ACTIVE, pus=0, workers=[]):
+            raise _fail(f"job {record.name!r} is already {record.state}")
+        if record.state in ("running", "stopping"):
+            try:
+                client = connect(settings, timeout_s=10)
+            except ClusterError as exc:
+                err_console.print(
+                    f"[yellow]warning:[/yellow] ranks not told to stop: {escape(str(exc))}"
+                )
+            else:
+                with client:
+                    request_stop(client, store, record)
+    console.print(f"cancelled job [bold]{escape(record.name)}[/bold]")

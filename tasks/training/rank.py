@@ -12,6 +12,9 @@ rendezvous, :mod:`tasks.training.loop` the training loop; this module decides ho
 * Faults: a peer that dies makes the next collective raise (or time out after
   ``timeout_s``); the surviving ranks return the job to ``queued`` (it resumes from its last
   checkpoint). An exception in the workload's own code marks the job ``failed``.
+* The job store is retried (a lock or a dropped connection backs off, see
+  :mod:`tasks.training.schema`); a store still unreachable after its retries is a lost
+  rank, never a failed job, since nothing is wrong with the job itself.
 
 Example:
     Normally the launcher submits this on Dask workers; ``world_size=1`` also runs inline::
@@ -29,7 +32,7 @@ import traceback
 
 from tasks.training.context import JobCodeError, RankContext, RankResult
 from tasks.training.group import join_process_group
-from tasks.training.store import JobStore
+from tasks.training.store import JobStore, StoreUnavailable
 
 __all__ = ["JobCodeError", "RankContext", "RankResult", "run_rank"]
 
@@ -51,7 +54,7 @@ _LOST_MARKERS = (
 def _is_lost(exc: BaseException) -> bool:
     import torch.distributed as dist
 
-    if isinstance(exc, getattr(dist, "DistError", ())):
+    if isinstance(exc, getattr(dist, "DistError", ()) | StoreUnavailable):
         return True
     text = f"{type(exc).__name__} {exc}".lower()
     return any(m in text for m in _LOST_MARKERS)
@@ -62,15 +65,28 @@ def _mark_failed(
 ) -> None:
     """Record the job as failed with its error and free its PUs (any rank may do it first)."""
     result.status, result.error = "failed", f"{type(cause).__name__}: {cause}"
-    store.transition(
-        ctx.job_id,
+    _record(
+        ctx,
+        store,
         "failed",
         expect=("running", "stopping", "queued"),
-        generation=ctx.generation,
         error=result.error,
-        pus=0,
-        workers=[],
     )
+
+
+def _record(
+    ctx: RankContext, store: JobStore, to: str, *, expect: tuple[str, ...], error: str
+) -> None:
+    """Move the job to ``to`` and free its PUs; a store down past its retries is only logged.
+
+    Raising here would lose the rank's result too; the launcher still gets it this way.
+    """
+    try:
+        store.transition(
+            ctx.job_id, to, expect=expect, generation=ctx.generation, error=error, pus=0, workers=[]
+        )
+    except StoreUnavailable as exc:
+        logger.error("job %s rank %d: cannot record %s: %s", ctx.name, ctx.rank, to, exc)
 
 
 def run_rank(ctx: RankContext) -> RankResult:
@@ -113,14 +129,12 @@ def run_rank(ctx: RankContext) -> RankResult:
             return result
         result.status = "lost"
         result.error = f"rank {ctx.rank}: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
-        store.transition(
-            ctx.job_id,
+        _record(
+            ctx,
+            store,
             "queued",
             expect=("running", "stopping"),
-            generation=ctx.generation,
             error=f"requeued after a lost rank ({result.error})",
-            pus=0,
-            workers=[],
         )
     finally:
         store.close()

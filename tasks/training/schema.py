@@ -1,9 +1,15 @@
-"""The job store's tables and how a database is opened and brought up to date.
+"""The job store's tables, how a database is opened, kept up to date and retried.
 
 Only :mod:`tasks.training.store` imports this: together they are the one place that knows the
 schema. Tables are created when missing; columns that a newer Tessera added are added to an
 existing store's tables (``create_all`` never alters a table), so an older SQLite file or
 PostgreSQL database keeps working after an upgrade.
+
+Transient faults (SQLite "database is locked", a dropped or refused PostgreSQL connection)
+are retried with capped exponential backoff by :func:`call_with_retries`; only when the
+retries are spent does :class:`StoreUnavailable` surface, with one line naming the store
+(password hidden) and the cause. Pools ping a connection before use (``pool_pre_ping``), so
+a connection the server dropped is replaced rather than failing the next statement.
 
 Example:
     >>> engine = open_engine("sqlite://")
@@ -13,15 +19,43 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Float, ForeignKey, Integer, String, Text, create_engine, event, inspect, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import StaticPool
 
-__all__ = ["AllocationRow", "Base", "CheckpointRow", "JobRow", "SampleRow", "open_engine"]
+__all__ = [
+    "AllocationRow",
+    "Base",
+    "CheckpointRow",
+    "JobRow",
+    "RetryPolicy",
+    "SampleRow",
+    "StoreUnavailable",
+    "call_with_retries",
+    "is_transient",
+    "open_engine",
+    "retried",
+    "safe_url",
+]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+P = ParamSpec("P")
+
+# SQLite reports contention and I/O hiccups as OperationalError, but so are "no such table"
+# and "unable to open database file", which no retry fixes: only these are transient there.
+_SQLITE_TRANSIENT = ("database is locked", "database is busy", "database table is locked")
 
 
 class Base(DeclarativeBase):
@@ -91,7 +125,137 @@ class CheckpointRow(Base):
     at: Mapped[float] = mapped_column(Float)
 
 
-def _engine(url: str) -> Engine:
+class StoreUnavailable(RuntimeError):
+    """The job store stayed unreachable (locked, refused, dropped) through every retry."""
+
+
+class RetryPolicy:
+    """How often and how long to retry a transient job-store fault.
+
+    Args:
+        retries: further attempts after the first (0: fail at once).
+        backoff_s: first delay; each retry doubles it, up to ``max_backoff_s``, with jitter
+            so ranks that hit the same lock do not retry in lockstep.
+        max_backoff_s: the longest single delay.
+
+    Example:
+        >>> [round(d, 1) for d in RetryPolicy(4, 0.5, 2.0).delays(jitter=False)]
+        [0.5, 1.0, 2.0, 2.0]
+    """
+
+    def __init__(self, retries: int = 6, backoff_s: float = 0.5, max_backoff_s: float = 8.0):
+        self.retries = max(0, retries)
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+
+    def delays(self, jitter: bool = True) -> list[float]:
+        """The sleep before each retry, in order."""
+        out = []
+        for i in range(self.retries):
+            base = min(self.max_backoff_s, self.backoff_s * 2**i)
+            out.append(base * (0.5 + random.random() / 2) if jitter else base)
+        return out
+
+
+def safe_url(url: str) -> str:
+    """``url`` with any password masked, for messages and logs.
+
+    Example:
+        >>> safe_url("postgresql+psycopg://tessera:s3cret@db/jobs")
+        'postgresql+psycopg://tessera:***@db/jobs'
+    """
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("@")[-1] if "@" in url else url
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is a fault a later attempt may not hit (lock, lost connection).
+
+    Example:
+        >>> from sqlite3 import OperationalError as Raw
+        >>> is_transient(OperationalError("UPDATE", {}, Raw("database is locked")))
+        True
+        >>> is_transient(OperationalError("SELECT", {}, Raw("no such table: x")))
+        False
+    """
+    if isinstance(exc, PoolTimeoutError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    orig = exc.orig
+    if type(orig).__module__.startswith("sqlite3"):
+        return any(m in str(orig).lower() for m in _SQLITE_TRANSIENT)
+    # Server databases raise OperationalError for connection loss, refusal, failover,
+    # serialization failures and deadlocks: all worth another attempt.
+    return True
+
+
+def call_with_retries(url: str, what: str, fn: Callable[[], T], policy: RetryPolicy) -> T:
+    """``fn()``, retried on transient faults per ``policy``; :class:`StoreUnavailable` at last.
+
+    Every attempt must be a whole transaction (each store method opens its own session),
+    so repeating one never half-applies it.
+
+    Example:
+        >>> call_with_retries("sqlite://", "ping", lambda: 1, RetryPolicy(0))
+        1
+    """
+    delays = policy.delays()
+    started = time.monotonic()
+    for attempt in range(len(delays) + 1):
+        try:
+            return fn()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            cause = str(getattr(exc, "orig", None) or exc).splitlines()[0].strip()
+            if attempt == len(delays):
+                raise StoreUnavailable(
+                    f"job store {safe_url(url)}: {what} failed after {attempt + 1} tries "
+                    f"over {time.monotonic() - started:.0f} s: {cause}"
+                ) from exc
+            logger.warning(
+                "job store %s: %s: %s (retry %d/%d in %.1f s)",
+                safe_url(url),
+                what,
+                cause,
+                attempt + 1,
+                len(delays),
+                delays[attempt],
+            )
+            time.sleep(delays[attempt])
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def retried(method: Callable[Concatenate[Any, P], T]) -> Callable[Concatenate[Any, P], T]:
+    """Run a store method under its object's ``policy`` against its ``url``.
+
+    Example:
+        >>> class Ping:
+        ...     url, policy = "sqlite://", RetryPolicy(0)
+        ...     @retried
+        ...     def ping(self) -> int:
+        ...         return 1
+        >>> Ping().ping()
+        1
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: P.args, **kwargs: P.kwargs) -> T:
+        return call_with_retries(
+            self.url, method.__name__, lambda: method(self, *args, **kwargs), self.policy
+        )
+
+    return wrapper
+
+
+def _engine(url: str, lock_timeout_s: float = 60.0) -> Engine:
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
@@ -100,14 +264,18 @@ def _engine(url: str) -> Engine:
             return create_engine(
                 url, poolclass=StaticPool, connect_args={"check_same_thread": False}
             )
-        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            pool_pre_ping=True,
+            connect_args={"timeout": lock_timeout_s, "check_same_thread": False},
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             # WAL lets the ranks on several workers write samples while the flow reads.
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute(f"PRAGMA busy_timeout={int(lock_timeout_s * 1000)}")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
@@ -135,9 +303,21 @@ def _add_missing_columns(engine: Engine) -> None:
                 conn.execute(text(ddl))
 
 
-def open_engine(url: str) -> Engine:
-    """An engine on ``url`` with every table present and up to date."""
-    engine = _engine(url)
-    Base.metadata.create_all(engine)
-    _add_missing_columns(engine)
+def open_engine(
+    url: str, lock_timeout_s: float = 60.0, policy: RetryPolicy | None = None
+) -> Engine:
+    """An engine on ``url`` with every table present and up to date.
+
+    Args:
+        url: any SQLAlchemy URL.
+        lock_timeout_s: how long one SQLite statement waits on another writer's lock.
+        policy: retries of the table check when the store is locked or unreachable.
+    """
+    engine = _engine(url, lock_timeout_s)
+
+    def bring_up() -> None:
+        Base.metadata.create_all(engine)
+        _add_missing_columns(engine)
+
+    call_with_retries(url, "opening", bring_up, policy or RetryPolicy())
     return engine

@@ -164,6 +164,8 @@ def load_spec(path: Path, overrides: dict[str, Any] | None = None) -> JobSpec:
         raise SpecError(f"{path}: no such spec file")
     try:
         data = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from None
     except yaml.YAMLError as exc:
         raise SpecError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if data is None:

@@ -5,6 +5,9 @@ process that touches jobs (CLI, the reschedule flow, each training rank on a Das
 opens its own :class:`JobStore` on the same URL; state moves between processes only through
 it, so an outer iteration can run in a fresh process and find everything.
 
+Transient faults (a lock held by another process, a dropped connection) are retried with
+backoff inside every method; :class:`StoreUnavailable` means the retries were spent.
+
 Job states: ``queued -> running -> (stopping -> queued) | completed | failed``, and
 ``cancelled`` from any state but the final ones. Transitions are conditional updates
 (``UPDATE ... WHERE state IN (...) AND generation = g``) so two processes never both win.
@@ -31,8 +34,28 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tasks.training.schema import AllocationRow, CheckpointRow, JobRow, SampleRow, open_engine
+from tasks.training.schema import (
+    AllocationRow,
+    CheckpointRow,
+    JobRow,
+    RetryPolicy,
+    SampleRow,
+    StoreUnavailable,
+    open_engine,
+    retried,
+)
 from tasks.training.spec import JobSpec, SpecError
+
+__all__ = [
+    "ACTIVE",
+    "FINAL",
+    "STATES",
+    "Job",
+    "JobStore",
+    "RetryPolicy",
+    "Sample",
+    "StoreUnavailable",
+]
 
 STATES = ("queued", "running", "stopping", "completed", "failed", "cancelled")
 ACTIVE = ("queued", "running", "stopping")
@@ -118,17 +141,24 @@ class JobStore:
 
     Args:
         url: any SQLAlchemy URL; the tables are created if missing.
+        retries / backoff_s: transient faults are retried this often, the delay doubling
+            from ``backoff_s`` (capped at 8 s); then :class:`StoreUnavailable`.
+        lock_timeout_s: how long one SQLite statement waits for another writer's lock.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self, url: str, *, retries: int = 6, backoff_s: float = 0.5, lock_timeout_s: float = 60.0
+    ) -> None:
         self.url = url
-        self.engine = open_engine(url)
+        self.policy = RetryPolicy(retries, backoff_s)
+        self.engine = open_engine(url, lock_timeout_s, self.policy)
 
     def close(self) -> None:
         """Release the connection pool."""
         self.engine.dispose()
 
     # jobs ---------------------------------------------------------------------------
+    @retried
     def submit(self, spec: JobSpec) -> Job:
         """Queue a new job; a name already in the store is rejected with :class:`SpecError`."""
         now = time.time()
@@ -148,6 +178,7 @@ class JobStore:
                 raise SpecError(f"name: a job named {spec.name!r} already exists") from None
             return _job(row)
 
+    @retried
     def get(self, key: int | str) -> Job:
         """A job by id or name; ``KeyError`` naming the key if there is none."""
         with Session(self.engine) as s:
@@ -161,6 +192,7 @@ class JobStore:
                 raise KeyError(f"no job {key!r}")
             return _job(row)
 
+    @retried
     def jobs(self, states: Iterable[str] | None = None) -> list[Job]:
         """Jobs in submission order, optionally only those in ``states``."""
         with Session(self.engine) as s:
@@ -169,6 +201,7 @@ class JobStore:
                 stmt = stmt.where(JobRow.state.in_(tuple(states)))
             return [_job(r) for r in s.scalars(stmt)]
 
+    @retried
     def transition(
         self,
         job_id: int,
@@ -198,6 +231,7 @@ class JobStore:
             s.commit()
             return bool(getattr(result, "rowcount", 0))
 
+    @retried
     def start(self, job_id: int, generation: int, pus: int, workers: Sequence[str]) -> int | None:
         """Move a queued job at ``generation`` to running as launch ``generation + 1``.
 
@@ -221,6 +255,7 @@ class JobStore:
             s.commit()
             return generation + 1 if getattr(result, "rowcount", 0) else None
 
+    @retried
     def update_progress(
         self, job_id: int, generation: int, *, epoch: int, position: int, **fields: Any
     ) -> None:
@@ -234,6 +269,7 @@ class JobStore:
             s.execute(stmt)
             s.commit()
 
+    @retried
     def add_attained(self, job_id: int, pu_s: float) -> None:
         """Add PU-seconds of service to a job."""
         stmt = (
@@ -246,6 +282,7 @@ class JobStore:
             s.commit()
 
     # samples ------------------------------------------------------------------------
+    @retried
     def add_samples(self, samples: Sequence[Sample]) -> None:
         """Append progress samples."""
         if not samples:
@@ -254,6 +291,7 @@ class JobStore:
             s.add_all(SampleRow(**vars(x)) for x in samples)
             s.commit()
 
+    @retried
     def samples(self, job_id: int) -> list[Sample]:
         """A job's samples in time order."""
         with Session(self.engine) as s:
@@ -264,12 +302,14 @@ class JobStore:
             ]
 
     # allocations --------------------------------------------------------------------
+    @retried
     def next_iteration(self) -> int:
         """Number of the next outer iteration (1-based)."""
         with Session(self.engine) as s:
             last = s.scalar(select(func.max(AllocationRow.iteration)))
             return int(last or 0) + 1
 
+    @retried
     def record_allocation(
         self,
         iteration: int,
@@ -295,6 +335,7 @@ class JobStore:
             )
             s.commit()
 
+    @retried
     def allocations(self) -> list[AllocationEntry]:
         """Every recorded allocation, oldest first."""
         with Session(self.engine) as s:
@@ -317,6 +358,7 @@ class JobStore:
             ]
 
     # checkpoints --------------------------------------------------------------------
+    @retried
     def add_checkpoint(
         self,
         job_id: int,
@@ -344,6 +386,7 @@ class JobStore:
             )
             s.commit()
 
+    @retried
     def checkpoints(self, job_id: int) -> list[dict[str, Any]]:
         """A job's recorded checkpoints, oldest first, as plain dicts."""
         with Session(self.engine) as s:
