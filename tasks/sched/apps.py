@@ -110,6 +110,7 @@ class AppModel:
         self._nearest: NearestNDInterpolator | None = None
         self._step_cache: dict[tuple[Placement, int], tuple[float, float]] = {}
         self._stats_cache: dict[tuple[int, int], tuple[float, float]] = {}
+        self._iter_cache: dict[tuple[int, int], float] = {}
 
     @staticmethod
     def _measured_placements(traces: AppTraces) -> dict[Placement, np.ndarray]:
@@ -255,8 +256,14 @@ class AppModel:
             >>> app.iterations(128, 0)  # doctest: +SKIP
             390.0
         """
-        lo, hi, w = self._bracket(batch_size)
-        return float((1 - w) * self._iteration[lo, epoch] + w * self._iteration[hi, epoch])
+        # Cached: batch-choosing oracle policies ask hundreds of thousands of times per run.
+        key = (batch_size, epoch)
+        value = self._iter_cache.get(key)
+        if value is None:
+            lo, hi, w = self._bracket(batch_size)
+            value = float((1 - w) * self._iteration[lo, epoch] + w * self._iteration[hi, epoch])
+            self._iter_cache[key] = value
+        return value
 
     def remaining_iterations(self, batch_size: int, epoch: int) -> float:
         """True iterations still to run (the oracle Optimus gets).
@@ -284,6 +291,16 @@ class AppModel:
         if self.name == "ncf":
             return 1
         return max(1, batch_size // self.min_local_bsz)
+
+    @property
+    def examples_per_epoch(self) -> float:
+        """Training examples in one epoch: the first epoch's iterations at the initial batch.
+
+        Example:
+            >>> apps["cifar10"].examples_per_epoch  # doctest: +SKIP
+            49920.0
+        """
+        return self.iterations(self.init_batch_size, 0) * self.init_batch_size
 
     @property
     def batch_sizes(self) -> tuple[int, ...]:

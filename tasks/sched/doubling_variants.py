@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from tasks.sched.doubling import job_time, per_pu_gain, plan_doubling
+from tasks.sched.online import Information
 from tasks.sched.placement import PlacementRule
 from tasks.sched.policy import Assignment, SchedJob
 
@@ -74,10 +75,13 @@ class DoublingVariant:
         restart_s: seconds a change of PU count costs the job; 0 ignores restarts.
         leftover: passed to :func:`~tasks.sched.doubling.plan_doubling`.
         placement: how the simulator places the PUs (``"pack"`` or ``"spread"``).
+        information: ``"online"`` plans from estimates fitted to the jobs' own observations
+            (:mod:`tasks.sched.estimates`); ``"oracle"`` from the trace's true values.
         name: registry name.
     """
 
     placement: PlacementRule = "pack"
+    information: Information = "oracle"
 
     def __init__(
         self,
@@ -87,9 +91,11 @@ class DoublingVariant:
         restart_s: float = 0.0,
         leftover: Literal["partial", "idle"] = "idle",
         placement: PlacementRule = "pack",
+        information: Information = "oracle",
         name: str = "doubling-variant",
     ) -> None:
         self.placement = placement
+        self.information = information
         self.score = {"claims": per_pu_gain, "rate": rate_gain, "srpt": srpt_gain}[score]
         self.goodput = goodput
         self.restart_s = restart_s

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,14 @@ from typing import Any
 import numpy as np
 
 from tasks.sched.apps import AppModel, Placement, apps_by_name, packed_placement
+from tasks.sched.estimates import JobEstimates
+from tasks.sched.online import (
+    Information,
+    OnlineConfig,
+    information_of,
+    job_estimates,
+    observe,
+)
 from tasks.sched.placement import PlacementRule, node_counts, place
 from tasks.sched.policy import Policy, SchedJob
 from tasks.sched.traces import WorkloadJob
@@ -42,6 +51,12 @@ class SimConfig:
         placement: placement rule; ``None`` uses the policy's ``placement`` attribute
             (``"pack"`` when it has none).
         max_time_s: give up (leaving jobs unfinished) after this much simulated time.
+        information: what the policy sees: ``"oracle"`` (true remaining iterations, measured
+            step times of every placement) or ``"online"`` (estimates fitted to the job's own
+            observations, :mod:`tasks.sched.estimates`); ``None`` uses the policy's
+            ``information`` attribute (``"oracle"`` when it has none).
+        online: how online estimates are formed (prior, exploration cap, observation noise).
+        seed: seed of the observation noise.
     """
 
     num_nodes: int = 16
@@ -50,6 +65,9 @@ class SimConfig:
     restart_s: int = 30
     placement: PlacementRule | None = None
     max_time_s: float = 60 * 86400.0
+    information: Information | None = None
+    online: OnlineConfig = field(default_factory=OnlineConfig)
+    seed: int = 0
 
     @property
     def capacity(self) -> int:
@@ -82,6 +100,7 @@ class SimResult:
     jobs: list[JobResult]
     timeline: list[tuple[float, dict[str, int]]] = field(default_factory=list)
     capacity: int = 64
+    information: Information = "oracle"
 
     @property
     def jcts(self) -> np.ndarray:
@@ -113,6 +132,11 @@ class SimResult:
         return sum(j.jct_s is None for j in self.jobs)
 
     @property
+    def unfinished_names(self) -> list[str]:
+        """Jobs still running or waiting when the simulation stopped (``max_time_s``)."""
+        return [j.name for j in self.jobs if j.jct_s is None]
+
+    @property
     def gpu_utilisation(self) -> float:
         """Mean share of GPUs allocated over the policy calls that had jobs."""
         used = [sum(a.values()) for _, a in self.timeline if a]
@@ -122,9 +146,11 @@ class SimResult:
         """The headline numbers as a JSON-ready dict."""
         return {
             "policy": self.policy,
+            "information": self.information,
             "workload": self.workload,
             "jobs": len(self.jobs),
             "unfinished": self.unfinished,
+            "unfinished_jobs": self.unfinished_names,
             "mean_jct_s": self.mean_jct_s,
             "p50_jct_s": self.p50_jct_s,
             "p99_jct_s": self.p99_jct_s,
@@ -159,6 +185,7 @@ class _Job:
         "rescale",
         "restarts",
         "spec",
+        "est",
     )
 
     def __init__(self, spec: WorkloadJob, app: AppModel) -> None:
@@ -175,6 +202,7 @@ class _Job:
         self.completion: float | None = None
         self.restarts: int | None = None
         self.attained = 0.0
+        self.est: JobEstimates | None = None
 
     def advance(self, start: float, seconds: float) -> None:
         """Run ``seconds`` of wall time starting at ``start`` on the current assignment."""
@@ -317,6 +345,9 @@ def simulate(
     """
     config = config or SimConfig()
     rule: PlacementRule = config.placement or getattr(policy, "placement", None) or "pack"
+    information = config.information or information_of(policy)
+    online = information == "online"
+    rng = random.Random(config.seed)
     nodes = {f"n{i}": config.gpus_per_node for i in range(config.num_nodes)}
     predictor = _Predictor(config.gpus_per_node)
     pending = [_Job(spec, apps_by_name(apps, spec.application)) for spec in workload]
@@ -329,15 +360,31 @@ def simulate(
     while (pending or active) and now < config.max_time_s:
         for job in active:
             job.advance(now, config.interval_s)
+            if online and job.completion is None and job.est is not None:
+                # What the job reports after the interval: its progress, one (noisy) step at
+                # its placement and the gradient statistics of its epoch.
+                observe(job.est, job.app, job.placement, job.atomic, job.accum, job.epoch,
+                        job.progress, rng, config.online.step_noise)
         now += config.interval_s
         still = [j for j in active if j.completion is None]
         finished += len(active) - len(still)
         active = still
         while pending and pending[-1].spec.arrival_s <= now:
-            active.append(pending.pop())
+            job = pending.pop()
+            if online:
+                job.est = job_estimates(
+                    job.spec, job.app, job.batch, config.online, config.gpus_per_node
+                )
+            active.append(job)
         if not active:
             continue
-        allocation = policy.allocate([_sched_job(j, predictor) for j in active], config.capacity)
+        views = [
+            j.est.sched_job(len(j.assignment), j.attained)
+            if j.est is not None
+            else _sched_job(j, predictor)
+            for j in active
+        ]
+        allocation = policy.allocate(views, config.capacity)
         by_name = {j.spec.name: j for j in active}
         unknown = [name for name in allocation if name not in by_name]
         if unknown:
@@ -351,7 +398,10 @@ def simulate(
         assignments = place(counts, nodes, previous, rule)
         for name, a in allocation.items():
             if a.batch_size is not None:
-                by_name[name].set_batch(a.batch_size)
+                job = by_name[name]
+                job.set_batch(a.batch_size)
+                if job.est is not None:
+                    job.est.set_batch(job.batch)
         for job in active:
             new = assignments.get(job.spec.name, ())
             if new != job.assignment:
@@ -371,4 +421,6 @@ def simulate(
         )
         for j in everyone
     ]
-    return SimResult(policy.name, workload_name, results, timeline, config.capacity)
+    return SimResult(
+        policy.name, workload_name, results, timeline, config.capacity, information
+    )

@@ -1,0 +1,380 @@
+"""Online estimates: what a running job's own observations say about its remaining time.
+
+A policy that plans without an oracle sees a job only through what a running system can know
+(the information model of ``../shared/ARCHITECTURE.md``):
+
+- its **spec**: epoch budget, dataset size, initial batch size, the batch sizes it accepts,
+  per-PU batch limits, PU bounds;
+- its **progress**: epochs finished and the statistical progress so far, in steps at the
+  initial batch size (a step at a larger batch counts its efficiency gain, as Pollux's workers
+  count it), plus the metric after each epoch where there is one;
+- the **steps it has observed**: PUs, nodes, per-PU batch, seconds per step and per sync,
+  noise included;
+- the **gradient statistics** of the epoch it is training (squared norm and variance, as
+  Pollux's workers measure them).
+
+From those :class:`JobEstimates` computes three estimates, the inputs of ``T(n, b)``:
+
+1. **Speed**: the ring all-reduce speed function (:class:`~tasks.sched.speed.SpeedModel`)
+   *fitted* to the observed steps. Before the first observation it is the spec's prior; the
+   coefficients no observation informs keep the prior's *shape* rescaled to the job's first
+   observed step (``scale_prior``): a prior of link costs as fractions of the compute, so it
+   fits any model size. The optimiser step at a total batch includes the job's batch split
+   and gradient accumulation (:func:`batch_split`).
+2. **Statistical efficiency** at another batch size, *predicted* from the current gradient
+   noise (Pollux's rule): ``gain(M) = (var + sqr) / (var / scale + sqr)`` with ``scale = M /
+   initial batch``, from the last measured ``(sqr, var)``; before any, the prior noise ratio
+   ``var / sqr = noise_prior`` (0: a larger batch gains nothing; ``inf``: perfect scaling).
+3. **Remaining work** (the patent's "estimated number of training sets"): remaining epochs
+   (the budget, tightened by Optimus's loss-curve fit when a metric history exists) times the
+   progress per epoch read from the progress curve (the mean over finished epochs; before the
+   first, ``dataset size / initial batch``).
+
+``T(n, b) = remaining work x step_seconds(n, b) / gain(b)``. A job may grow to at most
+``explore`` times the most PUs it has run on (Pollux caps at 2x), because the fitted speed
+function is an extrapolation beyond that.
+
+Example:
+    >>> spec = TrainingSpec("a", 0.0, max_epochs=2, examples_per_epoch=1000, init_batch_size=10)
+    >>> est = JobEstimates(spec, speed_prior=SpeedParams(0.0, 0.01, 0.0, 0.0, 0.0, 0.0))
+    >>> est.remaining_progress()  # 2 epochs x 1000 / 10
+    200.0
+    >>> est.remaining_time_at(1, 10)  # 200 steps x 0.1 s
+    20.0
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tasks.sched.convergence import remaining_epochs
+from tasks.sched.policy import SchedJob
+from tasks.sched.speed import SpeedModel, SpeedParams, SpeedSample, core_share, nodes_for
+
+__all__ = ["JobEstimates", "TrainingSpec", "batch_split", "predicted_gain"]
+
+_EPS = 1e-8
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    """What the user submitted: fixed for the job's life.
+
+    Attributes:
+        name: unique job name.
+        arrival_s: submission time.
+        max_epochs: epoch budget.
+        examples_per_epoch: training examples in one epoch.
+        init_batch_size: the total batch the efficiency gain is relative to (gain 1).
+        batch_size: the total batch the job starts with (per PU when ``batch_per_pu``).
+        batch_sizes: total batch sizes a batch-choosing policy may pick (``()``: none).
+        min_local_bsz: smallest per-PU batch.
+        max_local_bsz: largest per-PU batch in memory (``None``: unbounded, no accumulation).
+        max_batch_size: largest total batch (``None``: unbounded).
+        batch_per_pu: the batch is per PU, so the total grows with the PUs (Tessera's jobs).
+        min_pus: fewest PUs.
+        max_pus: most PUs.
+        requested_pus: PUs the user asked for (fixed-size baselines).
+        priority: larger runs first.
+        pus_per_node: PUs per node (PUs are packed onto the fewest nodes).
+        cores_per_node: cores that CPU PU workers of a node share (``None``: devices).
+        metric_increasing: the per-epoch metric grows (accuracy) rather than falls (loss).
+        target: stop at this metric; ``None`` stops where the curve flattens or at the budget.
+    """
+
+    name: str
+    arrival_s: float
+    max_epochs: float
+    examples_per_epoch: float
+    init_batch_size: int
+    batch_size: int = 0
+    batch_sizes: tuple[int, ...] = ()
+    min_local_bsz: int = 1
+    max_local_bsz: int | None = None
+    max_batch_size: int | None = None
+    batch_per_pu: bool = False
+    min_pus: int = 1
+    max_pus: int = 1 << 30
+    requested_pus: int = 1
+    priority: int = 0
+    pus_per_node: int = 4
+    cores_per_node: int | None = None
+    metric_increasing: bool = False
+    target: float | None = None
+
+
+def batch_split(
+    batch: int, n: int, init_batch: int, max_local: int | None, max_batch: int | None
+) -> tuple[int, int]:
+    """Per-PU (atomic) batch and accumulation steps for a total batch on ``n`` PUs.
+
+    AdaptDL's rule, as the Pollux simulator applies it: ``ceil(B / n)`` per PU, accumulation
+    when that exceeds the memory limit (and at least one step on 1 PU above the initial
+    batch), the atomic batch capped so the total stays within the largest batch.
+
+    Example:
+        >>> batch_split(2048, 1, 128, 512, 4096)
+        (512, 3)
+    """
+    local = math.ceil(batch / n - _EPS)
+    accum = 0 if max_local is None else math.ceil(local / max_local - _EPS) - 1
+    if n == 1 and batch > init_batch and max_local is not None:
+        accum = max(1, accum)
+    atomic = math.ceil(local / (accum + 1) - _EPS)
+    if max_batch is not None:
+        atomic = min(atomic, int(max_batch / (n * (accum + 1))))
+    return atomic, accum
+
+
+def predicted_gain(batch: float, init_batch: float, sqr: float, var: float) -> float:
+    """Progress per step at ``batch`` relative to the initial batch, from gradient statistics.
+
+    ``var = inf`` is perfect scaling (the gain is the batch ratio).
+
+    Example:
+        >>> predicted_gain(256, 128, sqr=1.0, var=1.0)  # (1 + 1) / (1/2 + 1)
+        1.3333333333333333
+    """
+    scale = batch / init_batch
+    if math.isinf(var):
+        return scale
+    return (var + sqr) / (var / scale + sqr) if var + sqr > 0 else 1.0
+
+
+class JobEstimates:
+    """Fitted estimates of one job from its observations; the policies' view of it.
+
+    Args:
+        spec: the job's spec.
+        speed_prior: speed coefficients before the first observed step.
+        scale_prior: rescale the prior to the first observed step (a shape prior).
+        noise_prior: gradient variance / squared norm assumed before any measurement.
+        explore: grow to at most this many times the most PUs observed (``0``: no cap).
+        prior_weight: strength of the prior in the speed fit (see ``SpeedModel.fit``).
+    """
+
+    def __init__(
+        self,
+        spec: TrainingSpec,
+        *,
+        speed_prior: SpeedParams | None = None,
+        scale_prior: bool = False,
+        noise_prior: float = 0.0,
+        explore: float = 0.0,
+        prior_weight: float = 1e-3,
+    ) -> None:
+        self.spec = spec
+        self.speed_prior = speed_prior or SpeedParams()
+        self.scale_prior = scale_prior
+        self.noise_prior = noise_prior
+        self.explore = explore
+        self.prior_weight = prior_weight
+        self.batch = spec.batch_size or spec.init_batch_size
+        self.epoch = 0
+        self.progress = 0.0
+        self.epoch_fraction: float | None = None
+        self.epoch_ends: list[float] = []  # progress at the end of each finished epoch
+        self.history: list[tuple[float, float]] = []
+        self.grad: tuple[float, float] | None = None
+        self.max_seen = 0
+        # Observed steps per configuration (n, nodes, per-PU batch): step and sync seconds.
+        self._steps: dict[tuple[int, int, float], list[tuple[float, float | None, float]]] = {}
+        self._model: SpeedModel | None = None
+        self._fitted_counts: dict[tuple[int, int, float], int] = {}
+        self._cost: dict[tuple[int, int], float] = {}
+
+    # -- observations ---------------------------------------------------------------------
+    def record_step(self, sample: SpeedSample) -> None:
+        """One observed step (or the median of a reporting interval's steps)."""
+        key = (sample.n, sample.nodes, float(sample.per_pu_batch))
+        self._steps.setdefault(key, []).append((sample.step_s, sample.sync_s, sample.share))
+        self.max_seen = max(self.max_seen, sample.n)
+        seen = self._fitted_counts.get(key, 0)
+        # Refit on a new configuration, and as a configuration's count doubles (its median
+        # settles); refitting every step would cost a least-squares fit per job per interval.
+        if seen == 0 or len(self._steps[key]) >= 2 * seen:
+            self._model = None
+
+    def record_gradient(self, sqr: float, var: float) -> None:
+        """Gradient squared norm and variance measured in the current epoch."""
+        if (sqr, var) != self.grad:
+            self.grad = (sqr, var)
+            self._cost.clear()
+
+    def record_progress(
+        self, epoch: int, progress: float, epoch_fraction: float | None = None
+    ) -> None:
+        """Epochs finished, statistical progress so far, and (when known) how far into the
+        current epoch the job is; otherwise that fraction is estimated from the progress curve.
+        """
+        self.epoch, self.progress, self.epoch_fraction = epoch, progress, epoch_fraction
+
+    def record_epoch(self, epoch: int, progress: float, metric: float | None = None) -> None:
+        """Epoch ``epoch`` (1-based count of finished epochs) ended at ``progress``."""
+        while len(self.epoch_ends) < epoch:
+            self.epoch_ends.append(progress)
+        self.epoch = max(self.epoch, epoch)
+        self.progress = max(self.progress, progress)
+        if metric is not None and math.isfinite(metric):
+            self.history.append((float(epoch), metric))
+
+    def set_batch(self, batch: int) -> None:
+        """The total batch the job now runs (a batch-choosing policy changed it)."""
+        self.batch = batch
+
+    # -- estimates ------------------------------------------------------------------------
+    @property
+    def model(self) -> SpeedModel:
+        """The speed function fitted to the observed steps (refitted lazily)."""
+        if self._model is None:
+            self._model = self._fit()
+            self._fitted_counts = {k: len(v) for k, v in self._steps.items()}
+            self._cost.clear()
+        return self._model
+
+    def _fit(self) -> SpeedModel:
+        prior = self.speed_prior
+        samples = [
+            SpeedSample(n, nodes, b, _median([s for s, _, _ in obs]), _median_sync(obs),
+                        _median([h for _, _, h in obs]))
+            for (n, nodes, b), obs in self._steps.items()
+        ]
+        if self.scale_prior and samples:
+            # The prior's shape at the scale of the job's smallest observed configuration.
+            first = min(samples, key=lambda s: (s.n, s.per_pu_batch))
+            guess = SpeedModel(prior).step_seconds(first.n, first.nodes, first.per_pu_batch)
+            ratio = first.step_s / first.share / guess if guess > 0 else 1.0
+            prior = SpeedParams(*(float(v) * ratio for v in prior.as_array()))
+        return SpeedModel.fit(samples, prior, prior_weight=self.prior_weight)
+
+    def gain(self, batch: float) -> float:
+        """Predicted progress per step at total ``batch`` (1 at the initial batch)."""
+        sqr, var = self.grad if self.grad is not None else (1.0, self.noise_prior)
+        return predicted_gain(batch, self.spec.init_batch_size, sqr, var)
+
+    def progress_per_epoch(self) -> float:
+        """Statistical progress one epoch takes, from the progress curve (or the spec)."""
+        if self.epoch_ends:
+            return self.epoch_ends[-1] / len(self.epoch_ends)
+        return self.spec.examples_per_epoch / self.spec.init_batch_size
+
+    def remaining_progress(self) -> float:
+        """Estimated statistical progress still to make (steps at the initial batch)."""
+        per_epoch = self.progress_per_epoch()
+        fraction = self.epoch_fraction
+        if fraction is None:
+            start = self.epoch_ends[self.epoch - 1] if 0 < self.epoch <= len(self.epoch_ends) else (
+                self.epoch * per_epoch
+            )
+            fraction = (self.progress - start) / per_epoch if per_epoch > 0 else 0.0
+        done = self.epoch + min(max(fraction, 0.0), 0.999)
+        hist = None
+        if self.history:
+            hist = ([e for e, _ in self.history], [v for _, v in self.history])
+        left = remaining_epochs(
+            done,
+            self.spec.max_epochs,
+            hist,
+            increasing=self.spec.metric_increasing,
+            target=self.spec.target,
+        )
+        return left * per_epoch
+
+    def max_pus(self) -> int:
+        """Most PUs a policy may give now: the spec's bound, capped by exploration."""
+        spec = self.spec
+        cap = spec.max_pus
+        if self.explore > 0:
+            cap = min(cap, max(spec.min_pus, int(self.explore * max(1, self.max_seen))))
+        return cap
+
+    def step_seconds(self, n: int, batch: int) -> float:
+        """Predicted seconds per optimiser step on ``n`` packed PUs at total ``batch``."""
+        spec = self.spec
+        if spec.batch_per_pu:
+            atomic, accum = batch, 0
+        else:
+            atomic, accum = batch_split(
+                batch, n, spec.init_batch_size, spec.max_local_bsz, spec.max_batch_size
+            )
+        model = self.model
+        nodes = nodes_for(n, spec.pus_per_node)
+        share = core_share(min(n, spec.pus_per_node), spec.cores_per_node)
+        step = model.step_seconds(n, nodes, atomic, share)
+        if accum:
+            step += (step - model.sync_seconds(n, nodes, share)) * accum
+        return step
+
+    def cost(self, n: int, batch: int) -> float:
+        """Seconds per unit of progress on ``n`` PUs at ``batch``; ``inf`` where it can't run.
+
+        Cached until the next refit or gradient measurement: it does not depend on the
+        remaining work, so most of it carries over from one decision to the next.
+        """
+        key = (n, batch)
+        value = self._cost.get(key)
+        if value is None or self._model is None:
+            spec = self.spec
+            total = batch * n if spec.batch_per_pu else batch
+            if spec.batch_per_pu:
+                ok = total <= spec.examples_per_epoch and (
+                    spec.max_local_bsz is None or batch <= spec.max_local_bsz
+                )
+            else:
+                ok = n * spec.min_local_bsz <= batch
+            value = self.step_seconds(n, batch) / self.gain(total) if ok else math.inf
+            self._cost[key] = value
+        return value
+
+    def remaining_time_at(self, n: int, batch: int) -> float:
+        """Estimated seconds to finish on ``n`` PUs at total ``batch`` (per PU if
+        ``batch_per_pu``); ``inf`` outside the job's bounds."""
+        if n < self.spec.min_pus or n > self.spec.max_pus:
+            return math.inf
+        return self.remaining_progress() * self.cost(n, batch)
+
+    def sched_job(self, current_pus: int = 0, attained_pu_s: float = 0.0) -> SchedJob:
+        """The policies' view, frozen for one decision (remaining work computed now)."""
+        spec = self.spec
+        work = self.remaining_progress()
+        lo, hi, batch, cost = spec.min_pus, self.max_pus(), self.batch, self.cost
+        self.model  # noqa: B018 - fit now, so the cost cache below stays valid
+
+        def remaining_time_at(n: int, b: int) -> float:
+            if n < lo or n > hi:
+                return math.inf
+            return work * cost(n, b)
+
+        def remaining_time(n: int) -> float:
+            if n < lo or n > hi:
+                return math.inf
+            return work * cost(n, batch)
+
+        return SchedJob(
+            name=spec.name,
+            arrival_s=spec.arrival_s,
+            remaining_time=remaining_time,
+            min_pus=lo,
+            max_pus=max(lo, hi),
+            requested_pus=spec.requested_pus,
+            current_pus=current_pus,
+            attained_pu_s=attained_pu_s,
+            priority=spec.priority,
+            remaining_time_at=remaining_time_at if spec.batch_sizes else None,
+            batch_sizes=spec.batch_sizes,
+        )
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])
+
+
+def _median_sync(obs: Sequence[tuple[float, float | None, float]]) -> float | None:
+    syncs = [s for _, s, _ in obs]
+    if any(s is None for s in syncs):
+        return None
+    return _median([s for s in syncs if s is not None])
