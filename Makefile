@@ -2,12 +2,15 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv as make setup installed it (infra/uv.sh looks where setup puts it); after setup.
+UV = $(shell bash infra/uv.sh || echo uv)
 DEBIAN_PACKAGES := ffmpeg tesseract-ocr tesseract-ocr-eng espeak-ng chromium
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
+# Prefect's home is the project's own: ~/.prefect stays untouched.
+export PREFECT_HOME ?= $(CURDIR)/data/prefect
 
 .PHONY: help setup demo test lint serve bench clean
 

@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 export PREFECT_HOME=${PREFECT_HOME:-$PWD/data/prefect}
 export PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1
 mkdir -p "$PREFECT_HOME"
-exec uv run --frozen prefect server start --host "${PREFECT_HOST:-127.0.0.1}" --port "${PREFECT_PORT:-4200}"
+exec "$(bash infra/uv.sh)" run --frozen prefect server start --host "${PREFECT_HOST:-127.0.0.1}" --port "${PREFECT_PORT:-4200}"

@@ -26,11 +26,17 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! command -v uv >/dev/null && [ ! -x "$HOME/.local/bin/uv" ]; then
+if ! uv=$(bash infra/uv.sh); then
   echo "setup: installing uv from PyPI"
-  python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+  python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv
+  uv=$(bash infra/uv.sh) || { echo "setup: uv installed but not found; add ~/.local/bin to PATH" >&2; exit 1; }
 fi
-uv=$(command -v uv || echo "$HOME/.local/bin/uv")
 
 # uv sync is itself a no-op when .venv matches uv.lock.
 "$uv" sync --frozen --quiet
+mkdir -p data/logs
+
+# Prefect's home and SQLite database are the project's own (data/prefect); migrate it once
+# here so that no entry point pays for (or times out on) a first migration.
+export PREFECT_HOME=${PREFECT_HOME:-$PWD/data/prefect}
+"$uv" run --frozen python -m flows.runtime

@@ -1,9 +1,12 @@
 """The one settings object for Tessera.
 
 Values come, highest priority first, from keyword arguments, ``TESSERA_*`` environment
-variables, a ``tessera.toml`` file in the working directory (or the file named by
-``TESSERA_CONFIG``), and the embedded defaults below. Settings are read once at the entry
-point and passed down; no other module reads the environment.
+variables, a ``tessera.toml`` file (the one named by ``TESSERA_CONFIG``, else the one in the
+working directory, else the one in the project folder), and the embedded defaults below.
+Relative paths resolve against the folder of that ``tessera.toml``, or the project folder
+when there is none, never the current folder: ``tessera search`` run from anywhere reads the
+same store. Settings are read once at the entry point and passed down; no other module reads
+the environment.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -35,16 +38,30 @@ OFFLINE_ENV: dict[str, str] = {
 }
 
 
-def apply_offline_env() -> None:
-    """Set the offline/no-telemetry environment unless the user already chose a value.
+def apply_offline_env(data_dir: Path | None = None) -> None:
+    """Set the offline, no-telemetry environment unless the user already chose a value.
+
+    Prefect's home (profiles, the SQLite database of temporary servers) becomes the
+    project's own ``<data_dir>/prefect``, so ``~/.prefect`` is never touched and a fresh
+    clone starts clean. Call it before Prefect is imported: Prefect reads these once.
+
+    Args:
+        data_dir: root of generated state (default: the settings' ``data_dir``).
 
     Example:
         >>> apply_offline_env()
         >>> os.environ["HF_HUB_OFFLINE"]
         '1'
+        >>> os.environ["PREFECT_HOME"].endswith("prefect")
+        True
     """
     for key, value in OFFLINE_ENV.items():
         os.environ.setdefault(key, value)
+    root = data_dir if data_dir is not None else get_settings().data_dir
+    os.environ.setdefault("PREFECT_HOME", str(root / "prefect"))
+    # Prefect's own fallback server (a flow run outside flows.runtime.prefect_api) must not
+    # give up after its default 20 s on a busy machine either.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 
 def packaged_model_dir(package: str) -> str | None:
@@ -64,8 +81,57 @@ def packaged_model_dir(package: str) -> str | None:
     return str(model) if model.is_dir() else None
 
 
-def _config_file() -> Path:
-    return Path(os.environ.get("TESSERA_CONFIG", "tessera.toml"))
+def project_dir() -> Path:
+    """The folder of this checkout (where ``pyproject.toml`` is), else the current folder.
+
+    Example:
+        >>> (project_dir() / "pyproject.toml").is_file()
+        True
+    """
+    here = Path(__file__).resolve().parents[1]
+    return here if (here / "pyproject.toml").is_file() else Path.cwd()
+
+
+def config_file() -> Path:
+    """The ``tessera.toml`` in force (it may not exist).
+
+    ``TESSERA_CONFIG`` names it; otherwise one in the working directory wins over the
+    project's own, so a folder can carry its own settings.
+
+    Example:
+        >>> config_file().name
+        'tessera.toml'
+    """
+    named = os.environ.get("TESSERA_CONFIG")
+    if named:
+        return Path(named).expanduser().resolve()
+    local = Path.cwd() / "tessera.toml"
+    return local if local.is_file() else project_dir() / "tessera.toml"
+
+
+def base_dir() -> Path:
+    """The folder relative paths in settings resolve against.
+
+    Example:
+        >>> base_dir().is_absolute()
+        True
+    """
+    cfg = config_file()
+    return cfg.parent if cfg.is_file() else project_dir()
+
+
+def _resolve_uri(uri: str, base: Path) -> str:
+    # Object-store URIs (s3://, gs://, az://) and absolute folders stay as they are.
+    if "://" in uri:
+        return uri
+    return str(base / Path(uri).expanduser())
+
+
+def _resolve_sqlalchemy_url(url: str, base: Path) -> str:
+    prefix, _, rest = url.partition(":///")
+    if not prefix.startswith("sqlite") or not rest or rest.startswith(("/", ":memory:")):
+        return url
+    return f"{prefix}:///{base / rest}"
 
 
 class Settings(BaseSettings):
@@ -119,6 +185,12 @@ class Settings(BaseSettings):
     reschedule_interval_s: int = Field(
         600, ge=1, description="Seconds between outer scheduling iterations."
     )
+    prefect_startup_timeout_s: float = Field(
+        180.0,
+        gt=0,
+        description="How long an entry point waits for its temporary Prefect server "
+        "(the first start on a busy machine can take a minute).",
+    )
 
     @field_validator("lancedb_uri", "job_store_url")
     @classmethod
@@ -126,6 +198,17 @@ class Settings(BaseSettings):
         if not value.strip():
             raise ValueError("must not be empty")
         return value
+
+    @model_validator(mode="after")
+    def _absolute_paths(self) -> Settings:
+        base = base_dir()
+        for name in ("data_dir", "checkpoint_root", "thumbnail_dir"):
+            value: Path = getattr(self, name)
+            if not value.expanduser().is_absolute():
+                object.__setattr__(self, name, base / value.expanduser())
+        object.__setattr__(self, "lancedb_uri", _resolve_uri(self.lancedb_uri, base))
+        object.__setattr__(self, "job_store_url", _resolve_sqlalchemy_url(self.job_store_url, base))
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -136,7 +219,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
         return (init_settings, env_settings, toml)
 
     def ensure_dirs(self) -> None:

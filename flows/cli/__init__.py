@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import sys
 
 import typer
 from rich.console import Console
@@ -23,8 +24,26 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: a one-line error stays one line (paths are long), whatever the width.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+
+# Commands whose libraries (Dask, Prefect, torch, whisperx) print: their output goes to
+# data/logs unless -v is given (flows.logs).
+LOGGED_COMMANDS = frozenset(
+    {"ingest", "backfill", "search", "reschedule", "cluster", "serve", "ui"}
+)
+
+
+def echo(text: str) -> None:
+    """Print one line of a command's result (JSON, plain text) on the terminal's stdout.
+
+    ``typer.echo`` writes to ``sys.stdout``, which :mod:`flows.logs` may have pointed at
+    the log file; the console keeps the terminal.
+    """
+    console.file.write(text + "\n")
+    console.file.flush()
 
 
 def _version(value: bool) -> None:
@@ -37,6 +56,13 @@ def _version(value: bool) -> None:
 def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        "-v",
+        help="Show the libraries' logs (Dask, Prefect, whisperx) on the terminal too; "
+        "by default they go to data/logs.",
     ),
 ) -> None:
     """Elastic training scheduler and multi-modal video scene search."""
@@ -52,7 +78,7 @@ def config_command(
     """
     values = get_settings().public_dict()
     if as_json:
-        typer.echo(json.dumps(values, indent=2))
+        echo(json.dumps(values, indent=2))
         return
     from rich.table import Table
 
@@ -72,10 +98,41 @@ def _load_commands() -> None:
             importlib.import_module(f"{__name__}.{info.name}")
 
 
+def _command(argv: list[str]) -> str:
+    return next((a for a in argv if not a.startswith("-")), "")
+
+
 def main() -> None:
-    """Console-script entry point."""
-    apply_offline_env()
-    app()
+    """Console-script entry point: environment, where output goes, one-line errors."""
+    from pydantic import ValidationError
+
+    from flows.logs import library_output_to_log
+
+    try:
+        apply_offline_env()
+        settings = get_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        err_console.print(f"tessera: bad setting {where}: {first['msg']}", markup=False)
+        sys.exit(2)
+    argv = sys.argv[1:]
+    command = _command(argv)
+    if command not in LOGGED_COMMANDS or "--help" in argv:
+        app()
+        return
+    verbose = "-v" in argv or "--verbose" in argv
+    log_dir = settings.data_dir / "logs"
+    log = None
+    try:
+        with library_output_to_log(command, log_dir, (console, err_console), verbose) as log:
+            app()
+    except Exception as exc:
+        where = f" (details in {log})" if not verbose and log is not None else ""
+        err_console.print(
+            f"tessera {command}: {type(exc).__name__}: {exc}{where}", markup=False, highlight=False
+        )
+        sys.exit(1)
 
 
 _load_commands()

@@ -11,19 +11,55 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import typer
 
-from flows.cli import app, console, err_console
-from tasks.settings import Settings
+from flows.cli import app, console, echo, err_console
+from tasks.settings import Settings, get_settings
 
 
 def _settings(db: str | None, dask_address: str | None = None) -> Settings:
-    # Imported here: flows.ingest pulls in Prefect and Dask, which --help must not pay for.
-    from flows.ingest import resolve_settings
+    """The settings in force with this call's overrides; ``--db`` is relative to the shell's
+    current folder (the user typed it there), unlike paths in settings."""
+    settings = get_settings()
+    update: dict[str, Any] = {}
+    if db:
+        update["lancedb_uri"] = db if "://" in db else str(Path(db).expanduser().absolute())
+    if dask_address:
+        update["dask_address"] = dask_address
+    return settings.model_copy(update=update) if update else settings
 
-    return resolve_settings(None, db, dask_address)
+
+def _check_inputs(paths: list[str]) -> tuple[list[str], list[str]]:
+    """Inputs that can be ingested, and one-line problems for the rest, found before
+    anything heavy starts: missing paths, globs that match nothing and, for files named
+    explicitly, files that are not decodable videos (ffprobe, well under a second each).
+    Files inside folders are checked by the flow, which reports each."""
+    from tasks.video.discover import discover_videos
+    from tasks.video.probe import BadVideoError, probe_video
+
+    good: list[str] = []
+    problems: list[str] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            good.append(raw)
+        elif path.exists():
+            try:
+                probe_video(path)
+            except BadVideoError as exc:
+                problems.append(str(exc))
+            else:
+                good.append(raw)
+        else:
+            found = discover_videos([raw])
+            problems.extend(found.problems)
+            if found.videos:
+                good.append(raw)
+    return good, problems
 
 
 @app.command("ingest")
@@ -33,38 +69,53 @@ def ingest_command(
     dask_address: str | None = typer.Option(
         None, "--dask-address", help="Existing Dask scheduler (default: a local cluster)."
     ),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect and Dask logs."),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Show the Prefect and Dask logs on the terminal too."
+    ),
 ) -> None:
     """Describe, encode and store the scenes of video files.
 
-    Exits non-zero only when no file could be ingested.
+    Inputs are checked first (missing files and files that are not videos are reported
+    within a second), then each file runs on Dask: probe, describe (speech, on-screen
+    text, visual tags), encode, store. A file that fails does not stop the others; the
+    command exits non-zero only when no input could be ingested.
 
-    Example: ``tessera ingest clips/ talk.mp4 --db /tmp/scenes``
+    Example: tessera ingest clips/ talk.mp4 --db /tmp/scenes
     """
-    if not verbose:
-        # Entry point choice: the progress bars replace Prefect's per-task log lines.
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
+    settings = _settings(db, dask_address)
+    good, problems = _check_inputs(paths)
+    for problem in problems:
+        err_console.print(f"ingest: {problem}", markup=False, highlight=False)
+    if not good:
+        err_console.print("ingest: nothing to ingest", markup=False)
+        raise typer.Exit(1)
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from flows.ingest import STAGES, ingest, progress_to
-    from flows.runtime import prefect_api
     from tasks.video.discover import discover_videos
-    from tasks.video.ingest import FileWork
 
-    settings = _settings(db, dask_address)
-    settings.ensure_dirs()
-    found = discover_videos(paths)
-    if not found.videos and not found.problems:
-        err_console.print("ingest: no video files found under the given paths")
+    found = discover_videos(good)
+    if not found.videos:
+        err_console.print("ingest: no video files found under the given paths", markup=False)
         raise typer.Exit(1)
-    with Progress(
-        TextColumn("{task.description}", justify="left"),
-        BarColumn(),
-        TextColumn("{task.fields[stage]}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=False,
-    ) as progress:
+    with ExitStack() as stack:
+        with err_console.status("starting Prefect and Dask"):
+            # Imported here: Prefect and Dask cost seconds that --help and bad input skip.
+            from flows.ingest import STAGES, ingest, progress_to
+            from flows.runtime import prefect_api
+            from tasks.video.ingest import FileWork
+
+            settings.ensure_dirs()
+            stack.enter_context(prefect_api(settings))
+        progress = stack.enter_context(
+            Progress(
+                TextColumn("{task.description}", justify="left"),
+                BarColumn(),
+                TextColumn("{task.fields[stage]}"),
+                TimeElapsedColumn(),
+                console=err_console,
+                transient=False,
+            )
+        )
         bars = {
             str(v): progress.add_task(v.name, total=len(STAGES), stage="waiting")
             for v in found.videos
@@ -80,8 +131,8 @@ def ingest_command(
                 done = len(STAGES)
             progress.update(bar, completed=done, stage=state)
 
-        with prefect_api(), progress_to(hook):
-            reports = ingest(paths, settings=settings)
+        with progress_to(hook):
+            reports = ingest(good, settings=settings)
     ok = 0
     for report in reports:
         if report.error:
@@ -93,17 +144,23 @@ def ingest_command(
                 markup=False,
                 highlight=False,
             )
-    console.print(f"ingested {ok} of {len(reports)} inputs into {settings.lancedb_uri}")
+    total = len(reports) + len(problems)
+    console.print(f"ingested {ok} of {total} inputs into {settings.lancedb_uri}", markup=False)
     if ok == 0:
         raise typer.Exit(1)
 
 
 def _print_table(query: str, results: list[dict[str, Any]]) -> None:
+    from pathlib import Path
+
+    from rich.style import Style
     from rich.table import Table
     from rich.text import Text
 
+    from tasks.video.export import clock_range
+
     table = Table(title=f"scenes for {query!r}", show_lines=False)
-    for col in ("#", "video", "scene", "time", "score", "matched", "descriptors"):
+    for col in ("#", "video", "scene", "time", "score", "matched", "descriptors", "thumbnail"):
         table.add_column(col, overflow="fold")
     for i, r in enumerate(results, start=1):
         matched = "; ".join(
@@ -112,14 +169,18 @@ def _print_table(query: str, results: list[dict[str, Any]]) -> None:
         desc = " | ".join(
             x for x in (r["transcript"], r["ocr"] and f"[{r['ocr']}]", ", ".join(r["tags"])) if x
         )
+        # The URI is printed, not hidden behind a word: terminals without OSC 8 links still
+        # show something to copy, and those with them open it on click.
+        thumb = Path(r["thumbnail"]).resolve().as_uri() if r.get("thumbnail") else ""
         table.add_row(
             str(i),
             os.path.basename(r["video"]),
             str(r["scene"]),
-            f"{r['start']:.1f}-{r['end']:.1f} s",
+            clock_range(r["start"], r["end"]),
             f"{r['score']:.4f}",
             Text(matched),  # descriptors are data, never rich markup
             Text(desc),
+            Text(thumb, style=Style(link=thumb) if thumb else ""),
         )
     console.print(table)
 
@@ -131,16 +192,16 @@ def search_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     db: str | None = typer.Option(None, "--db", help="LanceDB URI (default: the setting)."),
 ) -> None:
-    """Find the scenes that match a query (hybrid vector + full-text, query splitting).
+    """Find the scenes that match a query (hybrid vector and full-text search; a query
+    that no scene matches whole is split into parts).
 
-    With QUERY '-', every stdin line is one query and each answer is one JSON array on
-    one line (models are loaded once).
+    With QUERY '-', every stdin line is one query and each answer is one JSON line: the
+    results, or an object with an "error" key when that query failed; the batch goes on,
+    and the exit code is 1 when any query failed. The model is loaded once.
 
-    Example: ``tessera search "the word EXIT on screen" --limit 3 --json``
+    Example: tessera search "the word EXIT on screen" --limit 3 --json
     """
     from tasks.video.query import EmptyQueryError, check_query
-    from tasks.video.search import SceneSearcher
-    from tasks.video.store import StoreError
 
     if query != "-":
         try:
@@ -148,25 +209,56 @@ def search_command(
         except EmptyQueryError as exc:
             err_console.print(f"search: {exc}", markup=False)
             raise typer.Exit(2) from exc
-    try:
-        searcher = SceneSearcher.open(_settings(db))
-        searcher.store.count()
-    except StoreError as exc:
-        err_console.print(f"search: {exc}", markup=False)
-        raise typer.Exit(1) from exc
+    settings = _settings(db)
+    searcher = _open_searcher(settings.lancedb_uri, settings)
     if query != "-":
         results = searcher.search(query, limit)
         if as_json:
-            typer.echo(json.dumps(results))
+            echo(json.dumps(results))
         else:
             _print_table(query, results)
         return
+    failed = 0
     for line in sys.stdin:
         text = line.strip()
+        answer: Any
         try:
-            results = searcher.search(text, limit)
-        except EmptyQueryError:
-            err_console.print("search: empty query line: printed []", markup=False)
-            results = []
-        typer.echo(json.dumps(results))
-        sys.stdout.flush()
+            answer = searcher.search(text, limit)
+        except EmptyQueryError as exc:
+            answer = {"query": text, "error": str(exc)}
+            failed += 1
+        except Exception as exc:  # one bad query must not lose the rest of the batch
+            answer = {"query": text, "error": f"{type(exc).__name__}: {exc}"}
+            failed += 1
+        echo(json.dumps(answer))
+    if failed:
+        err_console.print(f"search: {failed} queries failed", markup=False)
+        raise typer.Exit(1)
+
+
+def _open_searcher(uri: str, settings: Settings) -> Any:
+    """The searcher over ``uri``, or a one-line error and exit 1 when there is no store
+    there (searching never creates one)."""
+    from tasks.video.search import SceneSearcher
+    from tasks.video.store import SceneStore, StoreError
+
+    if "://" not in uri and not Path(uri).is_dir():
+        err_console.print(
+            f"search: no scene store at {uri} (run `tessera ingest` first, or pass --db)",
+            markup=False,
+        )
+        raise typer.Exit(1)
+    try:
+        store = SceneStore.open(uri)
+        if store.table is None:
+            err_console.print(
+                f"search: the store at {uri} holds no scenes yet (run `tessera ingest`)",
+                markup=False,
+            )
+            raise typer.Exit(1)
+    except StoreError as exc:
+        err_console.print(f"search: {exc}", markup=False)
+        raise typer.Exit(1) from exc
+    from tasks.video.encode import Encoder
+
+    return SceneSearcher(store, Encoder.load(settings.embedding_model))

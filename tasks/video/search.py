@@ -84,6 +84,8 @@ class _Candidate:
 def _rows(query: Any) -> list[dict[str, Any]]:
     """Result rows with the vector columns as numpy arrays (not lists of Python floats)."""
     table = query.to_arrow()
+    if len(table) == 0:  # no hit (e.g. no query word in any descriptor): reshape would fail
+        return []
     vectors = {}
     for name in _VECTOR_COLUMNS:
         col = table.column(name).combine_chunks()
