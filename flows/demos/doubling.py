@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import math
 
-from rich.console import Console
 from rich.table import Table
 
+from flows.demos import console
 from tasks.settings import Settings
 
 ORDER = 41
@@ -28,7 +28,6 @@ def run(settings: Settings) -> None:
     from tasks.sched.doubling import DoublingPolicy
     from tasks.sched.policy import SchedJob
 
-    console = Console()
     jobs = [
         SchedJob(name, 0.0, lambda n, t=times: t.get(n, math.inf))  # type: ignore[misc]
         for name, times in EXAMPLE.items()

@@ -6,9 +6,9 @@ Example:
 
 from __future__ import annotations
 
-from rich.console import Console
 from rich.table import Table
 
+from flows.demos import console
 from tasks.settings import Settings
 
 ORDER = 40
@@ -20,7 +20,6 @@ def run(settings: Settings) -> None:
     from tasks.sched.experiments import fidelity_rows, plot_results, run_matrix
     from tasks.sched.traces import TraceError, find_traces_dir
 
-    console = Console()
     try:
         traces = find_traces_dir()
     except TraceError as exc:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
+from flows.demos import console
 from tasks.settings import Settings
 from tasks.training.spec import JobSpec
 from tasks.training.store import AllocationEntry, JobStore
@@ -84,7 +84,6 @@ def run(settings: Settings) -> None:
     from flows.reschedule import reschedule_flow
     from tasks.training.cluster import cluster_address, cluster_down, cluster_up, is_reachable
 
-    console = Console()
     settings.ensure_dirs()
     started_here = False
     address = cluster_address(settings)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
+from flows.demos import console
 from tasks.settings import Settings
 
 ORDER = 10
@@ -30,7 +30,6 @@ def run(settings: Settings) -> None:
     from tasks.video.samples import make_sample_video, standard_scenes
     from tasks.video.search import SceneSearcher
 
-    console = Console()
     sample = Path(settings.data_dir) / "samples" / "narrated.mp4"
     if not sample.exists():
         console.print(f"rendering {sample} (espeak-ng narration, drawn text, colour shots)")
