@@ -38,9 +38,11 @@ def reschedule(
     from flows.runtime import prefect_api
 
     try:
-        with err_console.status("outer iteration: refit, decide, stop, launch"):
-            with prefect_api(settings):
-                result = reschedule_flow(settings, policy=policy)
+        with (
+            err_console.status("outer iteration: refit, decide, stop, launch"),
+            prefect_api(settings),
+        ):
+            result = reschedule_flow(settings, policy=policy)
     except ClusterError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
