@@ -33,10 +33,25 @@ def sim_command(
     out: Path | None = typer.Option(
         None, "--out", help="Folder for the full JSON report (default <data_dir>/reports)."
     ),
+    load: float = typer.Option(
+        1.0, "--load", help="Load factor: arrival times are divided by it (2.0: twice the load)."
+    ),
+    seed: int | None = typer.Option(
+        None, "--seed", help="Resample each workload's jobs with this seed (and seed the noise)."
+    ),
+    information: str | None = typer.Option(
+        None,
+        "--information",
+        help="Override what the policies see: oracle or online (default: each policy's own).",
+    ),
 ) -> None:
     """Simulate policies on Pollux workloads and report JCT, makespan, utilisation, restarts.
 
-    Example: ``tessera sim --policy optimus --policy tiresias --workload workload-1.csv``
+    Each policy is labelled oracle (plans with the trace's true remaining work and step
+    times: an upper bound) or online (plans from its jobs' own observations). A run that
+    leaves jobs unfinished is reported and fails the command (exit code 1).
+
+    Example: tessera sim --policy optimus --policy doubling-online --workload w.csv --load 1.5
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from rich.table import Table
@@ -45,12 +60,29 @@ def sim_command(
     from tasks.sched.experiments import fidelity_rows, plot_results, published_mean_jct
     from tasks.sched.registry import POLICIES
     from tasks.sched.simulator import SimConfig, SimResult, simulate
-    from tasks.sched.traces import TraceError, find_traces_dir, read_workload, workload_files
+    from tasks.sched.traces import (
+        TraceError,
+        find_traces_dir,
+        read_workload,
+        variant_name,
+        workload_files,
+        workload_variant,
+    )
 
     if placement not in (None, "spread", "pack"):
         err_console.print(f"[red]--placement must be spread or pack, not {placement!r}")
         raise typer.Exit(2)
-    config = SimConfig(placement=placement)  # type: ignore[arg-type]
+    if information not in (None, "oracle", "online"):
+        err_console.print(f"[red]--information must be oracle or online, not {information!r}")
+        raise typer.Exit(2)
+    if not load > 0:
+        err_console.print(f"[red]--load must be positive, not {load}")
+        raise typer.Exit(2)
+    config = SimConfig(
+        placement=placement,  # type: ignore[arg-type]
+        information=information,  # type: ignore[arg-type]
+        seed=seed or 0,
+    )
     names = sorted(POLICIES) if "all" in policy else list(dict.fromkeys(policy))
     unknown = [n for n in names if n not in POLICIES]
     if unknown:
@@ -81,21 +113,28 @@ def sim_command(
         task = progress.add_task("simulating", total=len(files) * len(names))
         for path in files:
             try:
-                jobs = read_workload(path)
+                jobs = workload_variant(read_workload(path), load, seed)
             except TraceError as exc:
                 # One bad workload file must not stop the others.
                 err_console.print(f"[red]{exc}")
                 failed.append(str(path))
                 progress.advance(task, len(names))
                 continue
+            label = variant_name(path.stem, load, seed)
             for name in names:
-                progress.update(task, description=f"{path.stem} {name}")
+                progress.update(task, description=f"{label} {name}")
                 try:
-                    result = simulate(jobs, get_policy(name), apps, config, workload_name=path.stem)
+                    result = simulate(jobs, get_policy(name), apps, config, workload_name=label)
                     results.append(result)
+                    if result.unfinished:
+                        err_console.print(
+                            f"[red]{label} {name}: {result.unfinished} job(s) unfinished at "
+                            f"{config.max_time_s:.0f} s: {', '.join(result.unfinished_names[:5])}"
+                        )
+                        failed.append(f"{label}:{name}:unfinished")
                 except (ValueError, TraceError) as exc:
-                    err_console.print(f"[red]{path.stem} {name}: {exc}")
-                    failed.append(f"{path.stem}:{name}")
+                    err_console.print(f"[red]{label} {name}: {exc}")
+                    failed.append(f"{label}:{name}")
                 progress.advance(task)
     elapsed = time.perf_counter() - started
 
@@ -105,6 +144,8 @@ def sim_command(
     report_path = out_dir / f"sim-{stamp}.json"
     report = {
         "traces": str(traces_dir),
+        "load": load,
+        "seed": seed,
         "elapsed_s": elapsed,
         "runs": [r.to_dict() for r in results],
         "fidelity": fidelity_rows(results),
@@ -131,8 +172,11 @@ def sim_command(
         )
     else:
         table = Table(title=f"Simulation ({elapsed:.1f} s)")
-        for col in ("workload", "policy", "mean JCT", "p50", "p99", "makespan", "util", "restarts"):
-            table.add_column(col, justify="left" if col in ("workload", "policy") else "right")
+        cols = ("workload", "policy", "info", "mean JCT", "p50", "p99", "makespan", "util",
+                "restarts", "unfinished")  # fmt: skip
+        for col in cols:
+            left = col in ("workload", "policy", "info")
+            table.add_column(col, justify="left" if left else "right")
         table.add_column("published", justify="right")
         table.add_column("ratio", justify="right")
         for r in results:
@@ -140,12 +184,14 @@ def sim_command(
             table.add_row(
                 r.workload,
                 r.policy,
+                r.information,
                 f"{r.mean_jct_s:.1f}",
                 f"{r.p50_jct_s:.0f}",
                 f"{r.p99_jct_s:.0f}",
                 f"{r.makespan_s:.0f}",
                 f"{r.gpu_utilisation:.1%}",
                 str(r.restarts),
+                f"[red]{r.unfinished}" if r.unfinished else "0",
                 "" if pub is None else f"{pub:.1f}",
                 "" if pub is None else f"{r.mean_jct_s / pub:.3f}",
             )

@@ -41,6 +41,7 @@ class FifoPolicy:
 
     name = "fifo"
     placement: PlacementRule = "spread"
+    information = "online"  # needs only arrival order and requested PUs
 
     def allocate(self, jobs: Sequence[SchedJob], capacity: int) -> Allocation:
         free = capacity
@@ -71,6 +72,7 @@ class OptimusOraclePolicy:
 
     name = "optimus"
     placement: PlacementRule = "spread"
+    information = "oracle"  # true remaining iterations and measured step times
 
     def allocate(self, jobs: Sequence[SchedJob], capacity: int) -> Allocation:
         free = capacity
@@ -118,6 +120,7 @@ class TiresiasPolicy:
 
     name = "tiresias"
     placement: PlacementRule = "spread"
+    information = "online"  # needs only requested PUs and attained service
 
     def __init__(self, threshold_pu_s: float = TIRESIAS_THRESHOLD_PU_S) -> None:
         self.threshold_pu_s = threshold_pu_s

@@ -286,6 +286,7 @@ class DoublingPolicy:
     """
 
     name = "doubling"
+    information = "oracle"  # the simulator gives it the true remaining time
 
     def __init__(
         self,

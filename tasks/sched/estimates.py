@@ -164,6 +164,7 @@ class JobEstimates:
         noise_prior: float = 0.0,
         explore: float = 0.0,
         prior_weight: float = 1e-3,
+        trust_observed: bool = False,
     ) -> None:
         self.spec = spec
         self.speed_prior = speed_prior or SpeedParams()
@@ -184,6 +185,8 @@ class JobEstimates:
         self._model: SpeedModel | None = None
         self._fitted_counts: dict[tuple[int, int, float], int] = {}
         self._cost: dict[tuple[int, int], float] = {}
+        self._measured: dict[tuple[int, int, float], tuple[float, float]] = {}
+        self.trust_observed = trust_observed
 
     # -- observations ---------------------------------------------------------------------
     def record_step(self, sample: SpeedSample) -> None:
@@ -231,6 +234,10 @@ class JobEstimates:
         if self._model is None:
             self._model = self._fit()
             self._fitted_counts = {k: len(v) for k, v in self._steps.items()}
+            self._measured = {
+                k: (_median([s for s, _, _ in obs]), _median_sync(obs) or 0.0)
+                for k, obs in self._steps.items()
+            }
             self._cost.clear()
         return self._model
 
@@ -302,9 +309,14 @@ class JobEstimates:
         model = self.model
         nodes = nodes_for(n, spec.pus_per_node)
         share = core_share(min(n, spec.pus_per_node), spec.cores_per_node)
-        step = model.step_seconds(n, nodes, atomic, share)
+        measured = self._measured.get((n, nodes, float(atomic))) if self.trust_observed else None
+        if measured is not None:
+            step, sync = measured
+        else:
+            step = model.step_seconds(n, nodes, atomic, share)
+            sync = model.sync_seconds(n, nodes, share)
         if accum:
-            step += (step - model.sync_seconds(n, nodes, share)) * accum
+            step += (step - sync) * accum
         return step
 
     def cost(self, n: int, batch: int) -> float:

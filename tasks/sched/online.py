@@ -61,6 +61,7 @@ class OnlineConfig:
     noise_prior: float = 0.0
     explore: float = 2.0
     step_noise: float = 0.05
+    trust_observed: bool = False
 
     def prior(self, per_gpu_batch: int) -> SpeedParams:
         """The prior for a job starting at ``per_gpu_batch`` (a one-GPU step of 1 s).
@@ -117,6 +118,7 @@ def job_estimates(
         scale_prior=True,
         noise_prior=config.noise_prior,
         explore=config.explore,
+        trust_observed=config.trust_observed,
     )
 
 

@@ -1,6 +1,9 @@
 """Named scheduling policies, so the simulator, the CLI and benchmarks pick them by name.
 
-Each entry builds a fresh policy (some, like Tiresias, keep state between calls).
+Each entry builds a fresh policy (some, like Tiresias, keep state between calls). A policy
+is ``oracle`` (it plans with the simulator's true remaining work and step times, which no
+running cluster has: an upper bound) or ``online`` (it plans from estimates a running system
+can form, or from nothing but the jobs' requests and attained service).
 
 Example:
     >>> get_policy("optimus").name
@@ -14,7 +17,11 @@ from collections.abc import Callable
 from tasks.sched.baselines import FifoPolicy, OptimusOraclePolicy, TiresiasPolicy
 from tasks.sched.doubling import DoublingPolicy
 from tasks.sched.doubling_variants import DoublingVariant
+from tasks.sched.online import information_of
 from tasks.sched.policy import Policy
+
+# Restart charge of ``doubling-online``, chosen on workloads 1-4 (docs/sched-core.md).
+ONLINE_RESTART_S = 300.0
 
 POLICIES: dict[str, Callable[[], Policy]] = {
     "fifo": FifoPolicy,
@@ -34,7 +41,30 @@ POLICIES: dict[str, Callable[[], Policy]] = {
     "doubling-plus": lambda: DoublingVariant(
         score="rate", goodput=True, restart_s=300.0, name="doubling-plus"
     ),
+    # Online: plan from estimates fitted to each job's own observations (no oracle).
+    "doubling-online-claims": lambda: DoublingVariant(
+        score="claims", information="online", name="doubling-online-claims"
+    ),
+    "doubling-online": lambda: DoublingVariant(
+        score="rate",
+        goodput=True,
+        restart_s=ONLINE_RESTART_S,
+        information="online",
+        name="doubling-online",
+    ),
 }
+DEFAULT_ONLINE = "doubling-online"
+"""The best online policy: the reschedule flow's default."""
+
+
+def information(name: str) -> str:
+    """``"oracle"`` or ``"online"``: what the registered policy plans with.
+
+    Example:
+        >>> information("optimus"), information("doubling-online")
+        ('oracle', 'online')
+    """
+    return information_of(get_policy(name))
 
 
 def get_policy(name: str) -> Policy:

@@ -271,3 +271,51 @@ def read_application(traces_dir: Path | str, name: str) -> AppTraces:
     if not validation:
         raise TraceError(f"{folder}: no validation-<B>.csv files")
     return AppTraces(name, placements, scalability, dict(sorted(validation.items())))
+
+
+def workload_variant(
+    jobs: list[WorkloadJob], load: float = 1.0, seed: int | None = None
+) -> list[WorkloadJob]:
+    """A workload at another load, optionally resampled: the load-sensitivity check.
+
+    Arrival times are divided by ``load`` (2.0: jobs arrive twice as fast). With ``seed``,
+    the jobs are first drawn with replacement from the workload's rows (arrival time and all),
+    so a resampled workload keeps the mix and the arrival pattern of the original; the drawn
+    jobs are renamed ``<application>-<k>`` in arrival order, so names stay unique.
+
+    Raises:
+        ValueError: ``load`` is not positive.
+
+    Example:
+        >>> jobs = [WorkloadJob("a-0", 100.0, "cifar10", 1, 128)]
+        >>> workload_variant(jobs, load=2.0)[0].arrival_s
+        50.0
+    """
+    if not load > 0:
+        raise ValueError(f"load must be positive, got {load}")
+    picked = list(jobs)
+    if seed is not None and picked:
+        import random
+
+        rng = random.Random(seed)
+        drawn = sorted((rng.choice(jobs) for _ in jobs), key=lambda j: j.arrival_s)
+        picked = [
+            WorkloadJob(f"{j.application}-{k}", j.arrival_s, j.application, j.num_replicas,
+                        j.batch_size)
+            for k, j in enumerate(drawn)
+        ]
+    return [
+        WorkloadJob(j.name, j.arrival_s / load, j.application, j.num_replicas, j.batch_size)
+        for j in picked
+    ]
+
+
+def variant_name(stem: str, load: float = 1.0, seed: int | None = None) -> str:
+    """The label of a workload variant; the original's own name at load 1 without a seed.
+
+    Example:
+        >>> variant_name("workload-1", 1.5), variant_name("workload-1")
+        ('workload-1@1.5x', 'workload-1')
+    """
+    name = stem if load == 1.0 else f"{stem}@{load:g}x"
+    return name if seed is None else f"{name}~seed{seed}"
