@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,9 +26,14 @@ from tasks.training.group import group_core_share, stop_event_name, store_namesp
 from tasks.training.store import JobStore, Sample
 
 if TYPE_CHECKING:
+    import torch
+
+    from tasks.training.checkpoint import Loaded
     from tasks.training.workloads import Workload
 
-__all__ = ["epoch_permutation", "rank_slice", "train"]
+__all__ = ["epoch_permutation", "rank_slice", "resume", "train"]
+
+logger = logging.getLogger(__name__)
 
 
 def epoch_permutation(n: int, seed: int, epoch: int) -> Any:
@@ -79,6 +85,55 @@ class _StopWatch:
         return self.value
 
 
+def resume(
+    ctx: RankContext, store: JobStore, model: torch.nn.Module, opt: torch.optim.Optimizer
+) -> Loaded | None:
+    """Load the job's newest usable checkpoint into ``model`` and ``opt`` (and the RNGs).
+
+    A candidate must verify, be plain data, be one the job store recorded, and load into
+    this model and optimizer; otherwise the previous one is tried. ``None`` means a fresh
+    job (no checkpoint written, none recorded).
+
+    Raises:
+        CheckpointError: checkpoints exist or are recorded but none loads (the message names
+            each file and why), unless the spec sets ``restart_on_bad_checkpoint``, in which
+            case the model is reset and ``None`` returned.
+
+    Example:
+        >>> loaded = resume(ctx, store, model, opt)  # doctest: +SKIP
+        >>> loaded.path.name if loaded else "fresh"  # doctest: +SKIP
+        'ckpt-0000000044.pt'
+    """
+    from tasks.training.checkpoint import REQUIRED, CheckpointError, load_latest, restore_rng
+
+    folder = Path(ctx.checkpoint_dir)
+    rows = store.checkpoints(ctx.job_id)
+    # Oldest first, so a file rewritten at the same step is checked against its last record.
+    recorded = {Path(r["path"]).name: r["checksum"] for r in rows}
+    initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    def apply(state: dict[str, Any]) -> None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        restore_rng(state["rng"])
+
+    try:
+        loaded = load_latest(folder, required=REQUIRED, apply=apply, recorded=recorded)
+        if loaded is None and rows:
+            last = rows[-1]
+            raise CheckpointError(
+                f"no checkpoint in {folder}, but the job store records {len(rows)} "
+                f"(last: step {last['step']}, {Path(last['path']).name})"
+            )
+    except CheckpointError as exc:
+        if not ctx.spec.restart_on_bad_checkpoint:
+            raise
+        logger.warning("job %s: %s; restarting from step 0 as its spec asks", ctx.name, exc)
+        model.load_state_dict(initial)
+        return None
+    return loaded
+
+
 def train(ctx: RankContext, store: JobStore, result: RankResult, workload: Workload) -> None:
     """Train the job from its latest checkpoint until done, stopped or ``max_steps``.
 
@@ -89,18 +144,31 @@ def train(ctx: RankContext, store: JobStore, result: RankResult, workload: Workl
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
 
-    from tasks.training.checkpoint import load_latest, restore_rng, rng_states, save_checkpoint
+    from tasks.training.checkpoint import rng_states, save_checkpoint
     from tasks.training.workloads import batch
 
     spec, rank, world = ctx.spec, ctx.rank, ctx.world_size
     device = torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu")
     ckpt_dir = Path(ctx.checkpoint_dir)
-    loaded = load_latest(ckpt_dir)
-    epoch = position = step = 0
     model = workload.model.to(device)
+    lr = spec.scaled_lr(world)
+
+    def make_optimizer() -> torch.optim.Optimizer:
+        # On the bare model's parameters: DDP wraps the same tensors, and the optimizer must
+        # exist before DDP so a checkpoint's optimizer state is tried with its weights.
+        if spec.optimizer == "sgd":
+            return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+        return torch.optim.Adam(model.parameters(), lr=lr)
+
+    opt = make_optimizer()
+    loaded = resume(ctx, store, model, opt)
+    if loaded is None:
+        opt = make_optimizer()  # a failed candidate may have half-loaded the old one
+    epoch = position = step = 0
     if loaded is not None:
-        model.load_state_dict(loaded.state["model"])
         epoch, position, step = (loaded.state[k] for k in ("epoch", "position", "step"))
+        for group in opt.param_groups:
+            group["lr"] = lr
     ddp = DistributedDataParallel(model)
     # Measured once per launch: the speed function divides it out (CPU PUs may share cores).
     share = group_core_share(ctx.threads)
@@ -119,17 +187,6 @@ def train(ctx: RankContext, store: JobStore, result: RankResult, workload: Workl
         return fut.then(done)
 
     ddp.register_comm_hook(None, timed_allreduce)
-    lr = spec.scaled_lr(world)
-    opt: torch.optim.Optimizer
-    if spec.optimizer == "sgd":
-        opt = torch.optim.SGD(ddp.parameters(), lr=lr, momentum=0.9)
-    else:
-        opt = torch.optim.Adam(ddp.parameters(), lr=lr)
-    if loaded is not None:
-        opt.load_state_dict(loaded.state["optimizer"])
-        for group in opt.param_groups:
-            group["lr"] = lr
-        restore_rng(loaded.state["rng"])
 
     n = len(workload.train)  # type: ignore[arg-type]
     per_rank = spec.batch_size

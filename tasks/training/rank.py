@@ -98,6 +98,8 @@ def run_rank(ctx: RankContext) -> RankResult:
     import torch
     import torch.distributed as dist
 
+    from tasks.training.checkpoint import CheckpointError
+
     torch.set_num_threads(max(1, ctx.threads))
     store = JobStore(ctx.store_url)
     result = RankResult(status="lost", rank=ctx.rank)
@@ -121,6 +123,11 @@ def run_rank(ctx: RankContext) -> RankResult:
         cause = exc.__cause__ or exc
         _mark_failed(ctx, store, result, cause)
         logger.error("job %s rank %d failed: %s", ctx.name, ctx.rank, result.error)
+    except CheckpointError as exc:
+        # No checkpoint loads: resuming from step 0 would silently discard the job's
+        # progress, so it fails naming each file (see JobSpec.restart_on_bad_checkpoint).
+        _mark_failed(ctx, store, result, exc)
+        logger.error("job %s rank %d: %s", ctx.name, ctx.rank, result.error)
     except Exception as exc:
         if not _is_lost(exc):
             # Not a peer or network fault: retrying would fail the same way.

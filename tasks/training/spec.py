@@ -48,6 +48,8 @@ class JobSpec(BaseModel):
         seed: seeds the model init and the per-epoch sample permutation.
         checkpoint_every_s: rank 0 writes a checkpoint at least this often (and at every
             stop and epoch end).
+        restart_on_bad_checkpoint: when checkpoints exist but none loads, train from step 0
+            instead of failing the job (off: a lost checkpoint never silently costs progress).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -66,6 +68,7 @@ class JobSpec(BaseModel):
     priority: int = 0
     seed: int = 0
     checkpoint_every_s: float = Field(30.0, gt=0)
+    restart_on_bad_checkpoint: bool = False
 
     @field_validator("name")
     @classmethod
