@@ -1,12 +1,22 @@
-"""The LanceDB scene store: one table of scene rows, written by one writer.
+"""The LanceDB scene store: one table of scene rows, written by one writer at a time.
 
-Rows are keyed by ``Scene.key`` (video content hash and scene index) and written with
-``merge_insert`` upserts. A file whose content hash is already stored is not written at all,
-so re-ingesting it creates no new table version; a file whose path is stored under another
-hash (it changed) has its old rows deleted after the new ones are in, so search never sees
-a gap. Only whole videos are written, after every stage succeeded, so a failed file leaves
-no rows. A native full-text index covers the descriptor text; the schema version lives in
-the table's schema metadata.
+Rows are keyed by ``Scene.key`` (video content hash and scene index). A file whose content
+hash is already stored is not written at all, so re-ingesting it creates no new table
+version. A new or changed file is ONE ``merge_insert`` commit: its rows are upserted and
+the rows of any older version of the same path deleted together
+(``when_not_matched_by_source_delete``), so a crash never leaves old and new rows side by
+side; the older version's thumbnails are removed after the commit. Only whole videos are
+written, after every stage succeeded, so a failed file leaves no rows.
+
+Exactly once across processes: LanceDB lets two concurrent ``merge_insert`` of the same new
+key both commit, so writers are serialised here. On a local folder every write holds a file
+lock (``<db>/.tessera-writer.lock``) and re-reads the latest table version under it before
+deciding; on object storage (no shared lock) a commit conflict is retried from a fresh
+version and a write that finds duplicates of its keys afterwards fails loudly. Give object
+stores one writer (a deployment concurrency limit of one per store).
+
+A native full-text index covers the descriptor text; the schema version lives in the
+table's schema metadata.
 
 Example:
     >>> store = SceneStore.open("data/lancedb", dim=384)  # doctest: +SKIP
@@ -17,9 +27,12 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -36,6 +49,11 @@ VECTOR_INDEX_MIN_ROWS = 50_000
 vectors costs about 200 ms on a busy 2-core machine, the index about 6 ms)."""
 SCHEMA_VERSION = "1"
 _VERSION_KEY = b"tessera.schema_version"
+LOCK_NAME = ".tessera-writer.lock"
+WRITE_LOCK_TIMEOUT_S = 900.0
+"""How long a writer waits for another process's write (a large file's commit included)."""
+_CONFLICT_RETRIES = 5
+_CONFLICT_MARKERS = ("conflict", "retryable", "concurrent", "commit")
 
 
 class StoreError(RuntimeError):
@@ -78,6 +96,16 @@ def scene_schema(dim: int) -> pa.Schema:
         pa.field("ingested_at", pa.timestamp("us", tz="UTC")),
     ]
     return pa.schema(fields, metadata={_VERSION_KEY: SCHEMA_VERSION.encode()})
+
+
+def is_local_uri(uri: str) -> bool:
+    """Whether ``uri`` is a folder on this host's file system (a file lock works there).
+
+    Example:
+        >>> is_local_uri("data/lancedb"), is_local_uri("s3://bucket/scenes")
+        (True, False)
+    """
+    return "://" not in uri or uri.startswith("file://")
 
 
 def sql_str(value: str) -> str:
@@ -151,15 +179,20 @@ class SceneStore:
         dim: vector dimension; needed only to create the table on first write.
     """
 
-    def __init__(self, db: Any, dim: int | None = None) -> None:
+    def __init__(
+        self, db: Any, dim: int | None = None, lock_timeout_s: float = WRITE_LOCK_TIMEOUT_S
+    ) -> None:
         self.db = db
         self.dim = dim
+        self.lock_timeout_s = lock_timeout_s
         self._table: Any = None
         self._dirty = False
         self._text_index = False
 
     @classmethod
-    def open(cls, uri: str, dim: int | None = None) -> SceneStore:
+    def open(
+        cls, uri: str, dim: int | None = None, lock_timeout_s: float = WRITE_LOCK_TIMEOUT_S
+    ) -> SceneStore:
         """Connect to the store at ``uri`` (the table is created on the first write).
 
         Example:
@@ -168,7 +201,47 @@ class SceneStore:
         """
         import lancedb
 
-        return cls(lancedb.connect(uri), dim)
+        if is_local_uri(uri):
+            Path(uri.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+        return cls(lancedb.connect(uri), dim, lock_timeout_s)
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold this store's writer lock (local folders) and see the latest table version.
+
+        Every write decision (is this hash stored? which rows are stale?) is made inside,
+        so two processes ingesting the same files write each scene once.
+
+        Example:
+            >>> with SceneStore.open("/tmp/scenes-doctest").writing():
+            ...     pass
+        """
+        uri = str(self.db.uri)
+        if not is_local_uri(uri):
+            self._refresh()
+            yield
+            return
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(Path(uri.removeprefix("file://")) / LOCK_NAME)
+        try:
+            lock.acquire(timeout=self.lock_timeout_s)
+        except Timeout:
+            raise StoreError(
+                f"{uri}: another writer held the store for {self.lock_timeout_s:.0f} s "
+                f"({lock.lock_file}); is an ingest stuck?"
+            ) from None
+        try:
+            self._refresh()
+            yield
+        finally:
+            lock.release()
+
+    def _refresh(self) -> None:
+        """Move to the table's latest version (another process may have committed)."""
+        if self._table is not None:
+            self._table.checkout_latest()
+            self._text_index = False
 
     @property
     def table(self) -> Any:
@@ -233,26 +306,61 @@ class SceneStore:
             >>> store.write_video("a.mp4", "ab12", scenes, vectors)  # doctest: +SKIP
             WriteResult(video='a.mp4', video_hash='ab12', status='written', scenes=3, replaced=0)
         """
-        if self.has_hash(video_hash):
-            return WriteResult(video, video_hash, "unchanged", 0)
         if not scenes:
             raise ValueError(f"{video}: no scenes to write")
         rows = scene_rows(scenes, vectors)
-        dim = len(rows[0]["vector"])
-        table = self.table if self.table is not None else self._create(dim)
+        with self.writing():
+            for attempt in range(_CONFLICT_RETRIES + 1):
+                if self.has_hash(video_hash):
+                    return WriteResult(video, video_hash, "unchanged", 0)
+                table = (
+                    self.table if self.table is not None else self._create(len(rows[0]["vector"]))
+                )
+                stale = f"video = {sql_str(video)} AND video_hash != {sql_str(video_hash)}"
+                old_thumbs = self._thumbnails(stale)
+                replaced = len(old_thumbs)
+                try:
+                    self._commit(table, rows, video)
+                    break
+                except Exception as exc:
+                    if attempt == _CONFLICT_RETRIES or not _is_conflict(exc):
+                        raise
+                    logger.warning("%s: commit conflict, retrying (%s)", video, exc)
+                    time.sleep(0.2 * 2**attempt)
+                    self._refresh()
+            self._check_once(video, video_hash, len(rows))
+            self._dirty = True
+        keep = {r["thumbnail"] for r in rows}
+        _remove_thumbnails([t for t in old_thumbs.values() if t and t not in keep], old_thumbs)
+        return WriteResult(video, video_hash, "written", len(rows), replaced)
+
+    @staticmethod
+    def _commit(table: Any, rows: list[dict[str, Any]], video: str) -> None:
+        """Upsert ``rows`` and delete the path's other rows in one commit (one version)."""
         data = pa.Table.from_pylist(rows, schema=table.schema)
         (
             table.merge_insert("key")
             .when_matched_update_all()
             .when_not_matched_insert_all()
+            .when_not_matched_by_source_delete(f"video = {sql_str(video)}")
             .execute(data)
         )
-        stale = f"video = {sql_str(video)} AND video_hash != {sql_str(video_hash)}"
-        replaced = self.count(stale)
-        if replaced:
-            table.delete(stale)
-        self._dirty = True
-        return WriteResult(video, video_hash, "written", len(rows), replaced)
+
+    def _thumbnails(self, where: str) -> dict[str, str | None]:
+        """``video_hash`` of each matching row's thumbnail path (key -> path)."""
+        if self.table is None or self.count(where) == 0:
+            return {}
+        rows = self.table.search().where(where).select(["key", "thumbnail"]).limit(None).to_list()
+        return {r["key"]: r["thumbnail"] for r in rows}
+
+    def _check_once(self, video: str, video_hash: str, expected: int) -> None:
+        """Fail loudly if a racing writer (object storage) duplicated this video's keys."""
+        found = self.count(f"video_hash = {sql_str(video_hash)}")
+        if found != expected:
+            raise StoreError(
+                f"{self.db.uri}: {video}: {found} rows for {expected} scenes after the write; "
+                "another writer committed it concurrently (give the store one writer)"
+            )
 
     def has_text_index(self) -> bool:
         """Whether the full-text index on the descriptor text exists."""
@@ -279,15 +387,16 @@ class SceneStore:
             return False
         from lancedb.index import FTS
 
-        table = self.table
-        if not self.has_text_index():
-            table.create_index("text", config=FTS(with_position=False), replace=True)
-            self._text_index = True
-        if not self.has_vector_index() and self.count() >= VECTOR_INDEX_MIN_ROWS:
-            from lancedb.index import IvfPq
+        with self.writing():
+            table = self.table
+            if not self.has_text_index():
+                table.create_index("text", config=FTS(with_position=False), replace=True)
+                self._text_index = True
+            if not self.has_vector_index() and self.count() >= VECTOR_INDEX_MIN_ROWS:
+                from lancedb.index import IvfPq
 
-            table.create_index("vector", config=IvfPq(distance_type="cosine"), replace=True)
-        table.optimize()
+                table.create_index("vector", config=IvfPq(distance_type="cosine"), replace=True)
+            table.optimize()
         self._dirty = False
         return True
 
@@ -372,9 +481,10 @@ class SceneStore:
             6
         """
         where = f"video_hash = {sql_str(video.video_hash)}"
-        rows = self.count(where)
-        if rows:
-            self.table.delete(where)
+        with self.writing():
+            rows = self.count(where)
+            if rows:
+                self.table.delete(where)
         return rows
 
 
@@ -397,3 +507,25 @@ class StoredVideo:
     duration_s: float
     ingested_at: datetime
     thumbnails: tuple[str | None, ...]
+
+
+def _is_conflict(exc: BaseException) -> bool:
+    """Whether a failed commit lost a race with another writer (worth a fresh attempt)."""
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(m in text for m in _CONFLICT_MARKERS)
+
+
+def _remove_thumbnails(paths: Sequence[str], stale: dict[str, str | None]) -> None:
+    """Delete the thumbnails of replaced rows (only files named after their own row's hash).
+
+    The name check keeps a row that points elsewhere from deleting files Tessera never wrote.
+    """
+    owners = {path: key.split(":", 1)[0] for key, path in stale.items() if path}
+    for path in paths:
+        name = Path(path).name
+        if not name.startswith(owners.get(path, "\0")[:16]):
+            continue
+        try:
+            Path(path).unlink(missing_ok=True)
+        except OSError as exc:
+            logger.warning("cannot remove stale thumbnail %s: %s", path, exc)
