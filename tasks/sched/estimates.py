@@ -223,6 +223,15 @@ class JobEstimates:
         if metric is not None and math.isfinite(metric):
             self.history.append((float(epoch), metric))
 
+    @property
+    def samples(self) -> list[SpeedSample]:
+        """Every observed step, grouped by configuration."""
+        return [
+            SpeedSample(n, nodes, b, step, sync, share)
+            for (n, nodes, b), obs in self._steps.items()
+            for step, sync, share in obs
+        ]
+
     def set_batch(self, batch: int) -> None:
         """The total batch the job now runs (a batch-choosing policy changed it)."""
         self.batch = batch
@@ -294,7 +303,8 @@ class JobEstimates:
         spec = self.spec
         cap = spec.max_pus
         if self.explore > 0:
-            cap = min(cap, max(spec.min_pus, int(self.explore * max(1, self.max_seen))))
+            # A job that has not run yet starts at its minimum (Pollux's rule).
+            cap = min(cap, max(spec.min_pus, int(self.explore * self.max_seen)))
         return cap
 
     def step_seconds(self, n: int, batch: int) -> float:

@@ -1,10 +1,13 @@
 """From a job's stored samples to the scheduler's view (refit once per outer iteration).
 
-The speed function (:mod:`tasks.sched.speed`) is fitted to the job's measured steps (step and
-sync seconds at each PU count) and the remaining epochs (:mod:`tasks.sched.convergence`) to
-its test metric after each epoch, through :class:`tasks.sched.job.JobView`. Tessera's jobs
-keep the per-PU batch fixed (the global batch grows with the PUs), so the remaining time on
-``n`` PUs is ``epochs_left * examples / (batch * n) * step_s(n, nodes, batch)``.
+The job store's samples feed the same online estimates the simulator's online policies plan
+with (:class:`tasks.sched.estimates.JobEstimates`): the speed function fitted to the measured
+steps (step and sync seconds at each PU count), the remaining epochs from the epoch budget and
+the test metric after each epoch (Optimus's curve), the progress from the stored position.
+Tessera's jobs keep the per-PU batch fixed (the global batch grows with the PUs) and their
+ranks do not measure gradient noise, so the efficiency prior is perfect scaling
+(``noise_prior = inf``) and the remaining time on ``n`` PUs is
+``epochs_left * examples / (batch * n) * step_s(n, nodes, batch)``.
 
 Example:
     >>> from tasks.training.spec import JobSpec
@@ -18,9 +21,10 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-from tasks.sched.job import JobView
+from tasks.sched.estimates import JobEstimates, TrainingSpec
 from tasks.sched.policy import SchedJob
 from tasks.sched.speed import SpeedParams, SpeedSample, core_share, nodes_for
 from tasks.training.store import Job, Sample
@@ -66,33 +70,39 @@ def steady_samples(samples: Sequence[Sample]) -> list[Sample]:
 
 def job_view(
     job: Job, samples: Sequence[Sample], pus_per_node: int, cores_per_node: int | None = None
-) -> JobView:
-    """The scheduler core's view of a stored job, with its samples recorded.
+) -> JobEstimates:
+    """The online estimates of a stored job, fed its samples.
 
     ``cores_per_node``: cores the CPU PU workers of a host share (``None`` for GPUs), so a
     prediction for more ranks than cores includes their sharing.
     """
     spec = job.spec
-    view = JobView(
-        name=job.name,
-        arrival_s=job.submitted_at,
-        batch_size=spec.batch_size,
-        batch_per_pu=True,
-        examples_per_epoch=examples_per_epoch(job),
-        max_epochs=spec.epochs,
-        min_pus=spec.min_pus,
-        max_pus=spec.max_pus,
-        requested_pus=spec.min_pus,
-        current_pus=job.pus if job.state == "running" else 0,
-        priority=spec.priority,
-        pus_per_node=pus_per_node,
-        cores_per_node=cores_per_node,
-        epochs_done=job.epoch + job.position / max(1, examples_per_epoch(job)),
-        attained_pu_s=job.attained_pu_s,
+    examples = examples_per_epoch(job)
+    view = JobEstimates(
+        TrainingSpec(
+            name=job.name,
+            arrival_s=job.submitted_at,
+            max_epochs=spec.epochs,
+            examples_per_epoch=examples,
+            init_batch_size=spec.batch_size,
+            batch_size=spec.batch_size,
+            batch_per_pu=True,
+            min_pus=spec.min_pus,
+            max_pus=spec.max_pus,
+            requested_pus=spec.min_pus,
+            priority=spec.priority,
+            pus_per_node=pus_per_node,
+            cores_per_node=cores_per_node,
+            metric_increasing=True,
+            target=spec.target_metric,
+        ),
         speed_prior=CPU_PRIOR,
-        metric_increasing=True,
-        target=spec.target_metric,
+        noise_prior=math.inf,
     )
+    # Progress in steps at the initial (here: one-PU) batch, as the estimates count it.
+    per_epoch = examples / spec.batch_size
+    fraction = job.position / max(1, examples)
+    view.record_progress(job.epoch, (job.epoch + fraction) * per_epoch, fraction)
     for s in steady_samples(samples):
         view.record_step(
             SpeedSample(
@@ -106,7 +116,8 @@ def job_view(
         )
     epoch_ends = [s for s in samples if s.metric is not None]
     for s in epoch_ends:
-        view.record_epoch(float(s.epoch), float(s.metric))  # type: ignore[arg-type]
+        view.record_epoch(int(s.epoch), s.epoch * per_epoch, s.metric)
+    view.record_progress(job.epoch, (job.epoch + fraction) * per_epoch, fraction)
     return view
 
 
@@ -114,7 +125,10 @@ def sched_job(
     job: Job, samples: Sequence[Sample], pus_per_node: int, cores_per_node: int | None = None
 ) -> SchedJob:
     """Refit a job's speed function and remaining epochs; return the policies' view."""
-    return job_view(job, samples, pus_per_node, cores_per_node).to_sched_job()
+    current = job.pus if job.state == "running" else 0
+    return job_view(job, samples, pus_per_node, cores_per_node).sched_job(
+        current, job.attained_pu_s
+    )
 
 
 def predicted_samples_per_s(
