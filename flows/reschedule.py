@@ -181,7 +181,7 @@ def _publish(store: JobStore, iteration: int, rows: list[dict[str, Any]], summar
 @flow(name="reschedule", log_prints=False)
 def reschedule_flow(
     settings: Settings | None = None,
-    policy: str = "doubling",
+    policy: str = "doubling-online",
     stop_timeout_s: float = 120.0,
     rank_timeout_s: float = 60.0,
 ) -> dict[str, Any]:
