@@ -10,12 +10,24 @@ import importlib
 import json
 import pkgutil
 import sys
+from typing import Any
 
 import typer
+import typer.core
 from rich.console import Console
 
 from tasks import __version__
 from tasks.settings import apply_offline_env, get_settings
+
+# Typer 0.29 labels every flag "<bool>" in --help; a flag takes no value, so say nothing.
+_option_type = typer.core.TyperOption.display_type_rich
+
+
+def _flag_without_type(self: typer.core.TyperOption, ctx: Any) -> str | None:
+    return None if self.is_flag else _option_type(self, ctx)
+
+
+typer.core.TyperOption.display_type_rich = _flag_without_type  # type: ignore[method-assign]
 
 app = typer.Typer(
     name="tessera",
@@ -74,7 +86,7 @@ def config_command(
 ) -> None:
     """Print the settings in force (defaults, tessera.toml, TESSERA_* variables).
 
-    Example: ``TESSERA_LANCEDB_URI=s3://bucket/scenes tessera config``
+    Example: TESSERA_LANCEDB_URI=s3://bucket/scenes tessera config
     """
     values = get_settings().public_dict()
     if as_json:

@@ -38,7 +38,7 @@ def up(
 
 @cluster_app.command("down")
 def down() -> None:
-    """Shut down the cluster started by ``cluster up``."""
+    """Shut down the cluster started by `tessera cluster up`."""
     from tasks.training.cluster import cluster_down
 
     info = cluster_down(get_settings())

@@ -76,7 +76,9 @@ def _job_store(url: str) -> Iterator[JobStore]:
 
 @jobs_app.command("submit")
 def submit(
-    spec_file: Path = typer.Argument(..., help="YAML job spec (fields as in docs/training.md)."),
+    spec_file: Path | None = typer.Argument(
+        None, help="YAML job spec (fields as in docs/training.md); optional: flags alone work."
+    ),
     name: str | None = typer.Option(None, help="Override the job name."),
     model: str | None = typer.Option(None, help="mlp, cnn, transformer or package.module:build."),
     batch_size: int | None = typer.Option(None, help="Samples per PU per step."),
@@ -88,8 +90,13 @@ def submit(
     max_pus: int | None = typer.Option(None, help="Most PUs."),
     priority: int | None = typer.Option(None, help="Larger runs first."),
 ) -> None:
-    """Validate a job spec and queue it; the next outer iteration schedules it."""
-    from tasks.training.spec import SpecError, load_spec
+    """Validate a job spec and queue it; the next outer iteration schedules it.
+
+    Flags override the file's fields, or give the whole spec without a file.
+
+    Example: tessera jobs submit --name digits --model mlp --epochs 5 --max-pus 4
+    """
+    from tasks.training.spec import SpecError, load_spec, parse_spec
 
     overrides = {
         "name": name,
@@ -105,7 +112,11 @@ def submit(
     }
     settings = get_settings()
     try:
-        spec = load_spec(spec_file, overrides)
+        if spec_file is None:
+            given = {k: v for k, v in overrides.items() if v is not None}
+            spec = parse_spec(given, "command line")
+        else:
+            spec = load_spec(spec_file, overrides)
         with _job_store(settings.job_store_url) as store:
             job = store.submit(spec)
     except SpecError as exc:

@@ -21,7 +21,7 @@ def reschedule(
 
     from flows.reschedule import reschedule_flow
     from tasks.sched.registry import POLICIES
-    from tasks.training.cluster import ClusterError, cluster_address
+    from tasks.training.cluster import ClusterError, cluster_address, is_reachable
 
     if policy not in POLICIES:
         err_console.print(
@@ -29,10 +29,17 @@ def reschedule(
         )
         raise typer.Exit(2)
     settings = get_settings()
-    if cluster_address(settings) is None:  # fail before a Prefect run is even created
+    address = cluster_address(settings)
+    if address is None:  # fail before a Prefect server or run is even started
         err_console.print(
             "[red]error:[/red] no Dask cluster: run `tessera cluster up --pus N` "
             "or set TESSERA_DASK_ADDRESS"
+        )
+        raise typer.Exit(1)
+    if not is_reachable(address):
+        err_console.print(
+            f"[red]error:[/red] the Dask cluster at {address} does not answer "
+            "(`tessera cluster up --pus N` starts one)"
         )
         raise typer.Exit(1)
     from flows.runtime import prefect_api

@@ -22,7 +22,7 @@ def serve_command(
 ) -> None:
     """Serve the ingest, backfill and reschedule deployments (start runs from the Prefect UI).
 
-    Example: ``tessera serve`` (``make serve`` starts a Prefect server first)
+    Example: tessera serve (make serve starts a Prefect server first)
     """
     from flows.serve import build_deployments, serve_all
 

@@ -42,10 +42,12 @@ class TestSearchCommand:
         out = runner.invoke(
             app, ["search", "-", "--limit", "1", "--db", _db(catalogue)], input=queries
         )
-        assert out.exit_code == 0, out.output
+        assert out.exit_code == 1, out.output
         lines = out.stdout.strip().splitlines()
         answers = [json.loads(line) for line in lines]
-        assert [a[0]["scene"] if a else None for a in answers] == [0, 1, None, 4]
+        assert [a[0]["scene"] for a in answers if isinstance(a, list)] == [0, 1, 4]
+        # The blank line is a failed query on its own line; the batch goes on, exit 1 says so.
+        assert answers[2] == {"query": "", "error": "query is empty"}
 
     @pytest.mark.parametrize("query", ["", "   "])
     def test_empty_query_is_a_clear_error(self, catalogue: SceneSearcher, query: str) -> None:
@@ -71,7 +73,9 @@ class TestIngestCommand:
         assert out.exit_code == 1
         for path in bad:
             assert sum(path in line for line in out.output.splitlines()) >= 1
-        assert "ingested 0 of 3" in out.output
+        # Inputs that fail the up-front check never start the flow; a file that passes it
+        # (a truncated one can) fails inside the flow instead.
+        assert "nothing to ingest" in out.output or "ingested 0 of 3" in out.output
 
     def test_good_and_bad_inputs_exit_zero(
         self, library: Library, flow_settings: Settings, store_uri: str
@@ -80,3 +84,32 @@ class TestIngestCommand:
         out = _ingest(args, store_uri, flow_settings)
         assert out.exit_code == 0, out.output
         assert "ingested 1 of 2" in out.output
+
+    def test_ingested_video_answers_every_line_of_a_batch(
+        self, library: Library, flow_settings: Settings, store_uri: str
+    ) -> None:
+        out = _ingest([str(library.no_audio)], store_uri, flow_settings)
+        assert out.exit_code == 0, out.output
+        queries = [
+            "a red screen",
+            "volcanic lava flowing into the ocean",  # no word of it in any descriptor
+            "glaciers, then parrots",  # split, and no part has a full-text hit
+            "the word EXIT",
+        ]
+        out = runner.invoke(
+            app, ["search", "-", "--json", "--db", store_uri], input="\n".join(queries) + "\n"
+        )
+        assert out.exit_code == 0, out.output
+        answers = [json.loads(line) for line in out.stdout.strip().splitlines()]
+        assert len(answers) == len(queries)
+        assert all(isinstance(a, list) for a in answers)
+        assert answers[0] and answers[0][0]["start"] == 0.0
+
+
+class TestSearchWithoutStore:
+    def test_missing_store_is_an_error_and_is_not_created(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        missing = tmp_path / "nowhere"
+        out = runner.invoke(app, ["search", "red", "--db", str(missing)])
+        assert out.exit_code == 1
+        assert f"no scene store at {missing}" in out.output
+        assert not missing.exists()

@@ -85,3 +85,36 @@ class TestBadQueries:
         from tasks.video.store import SceneStore
 
         assert SceneSearcher(SceneStore.open(store_uri), catalogue.encoder).search("red") == []
+
+
+class TestEmptyCandidateLists:
+    """Well-formed queries whose candidate lists come back empty answer, never crash."""
+
+    def test_query_without_full_text_hit(self, catalogue: SceneSearcher) -> None:
+        from tasks.video.query import fts_text
+
+        query = "volcanic lava glaciers"  # no word of it in any descriptor
+        assert catalogue._fts(fts_text(query)) == []
+        results = catalogue.search(query, limit=3)
+        assert isinstance(results, list)
+        assert all(set(r) >= FIELDS for r in results)
+
+    def test_split_query_whose_parts_have_no_full_text_hit(self, catalogue: SceneSearcher) -> None:
+        always = SceneSearcher(catalogue.store, catalogue.encoder, SearchConfig(split_below=2.0))
+        assert isinstance(always.search("volcanic lava, then frozen glaciers", limit=3), list)
+
+    def test_no_vector_hit_above_threshold(self, catalogue: SceneSearcher) -> None:
+        strict = SceneSearcher(
+            catalogue.store, catalogue.encoder, SearchConfig(threshold=1.01, match_at=1.01)
+        )
+        assert strict.search("volcanic lava glaciers", limit=3) == []
+
+    def test_table_emptied_by_deletes(self, store_uri: str, catalogue: SceneSearcher) -> None:
+        from tasks.video.store import SceneStore
+        from tests.video_search.conftest import catalogue_scenes
+
+        store = SceneStore.open(store_uri)
+        scenes = catalogue_scenes()[:1]
+        store.write_video("gone.mp4", "ff00", scenes, catalogue.encoder.encode_scenes(scenes))
+        store.table.delete("true")
+        assert SceneSearcher(SceneStore.open(store_uri), catalogue.encoder).search("red") == []
