@@ -1,0 +1,53 @@
+"""``tessera ui``: the web UI (scene search, library, jobs) on http://127.0.0.1:8800.
+
+Example:
+    $ tessera ui
+    $ tessera ui --port 9000 --db s3://bucket/scenes --prefect-url http://10.0.0.5:4200
+"""
+
+from __future__ import annotations
+
+import typer
+
+from flows.cli import app, err_console
+from tasks.settings import get_settings
+
+
+@app.command("ui")
+def ui_command(
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to bind; 127.0.0.1 keeps it on this machine."
+    ),
+    port: int = typer.Option(8800, "--port", min=1, max=65535, help="Port to listen on."),
+    db: str | None = typer.Option(None, "--db", help="LanceDB URI (default: the setting)."),
+    prefect_url: str = typer.Option(
+        "http://127.0.0.1:4200", "--prefect-url", help="Prefect UI the jobs page links to."
+    ),
+) -> None:
+    """Serve the web UI: search scenes and play them, browse videos, watch training jobs.
+
+    The encoder is loaded once at start; every search shares it. Videos and thumbnails are
+    served by store key only, never by a path from the request.
+
+    Example: ``tessera ui --port 8800``
+    """
+    import uvicorn
+
+    from flows.web.app import create_app
+    from tasks.video.store import StoreError
+
+    settings = get_settings()
+    if db:
+        settings = settings.model_copy(update={"lancedb_uri": db})
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print(
+            f"ui: listening on {host}: anyone who can reach it can search and play your videos",
+            markup=False,
+        )
+    try:
+        web = create_app(settings, prefect_url=prefect_url, preload=True)
+    except StoreError as exc:
+        err_console.print(f"ui: {exc}", markup=False)
+        raise typer.Exit(1) from exc
+    err_console.print(f"Tessera UI: http://{host}:{port}", markup=False, highlight=False)
+    uvicorn.run(web, host=host, port=port, log_level="warning")
