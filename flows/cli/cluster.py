@@ -20,7 +20,11 @@ app.add_typer(cluster_app, name="cluster")
 @cluster_app.command("up")
 def up(
     pus: int = typer.Option(4, "--pus", min=1, help="PU workers (one per GPU on a GPU host)."),
-    host: str = typer.Option("127.0.0.1", help="Interface the scheduler listens on."),
+    host: str = typer.Option(
+        "127.0.0.1",
+        help="Interface every socket listens on (scheduler, workers, dashboards); "
+        "anything but loopback exposes the cluster to that network.",
+    ),
 ) -> None:
     """Start a Dask scheduler and single-threaded PU workers; they outlive this command."""
     from tasks.training.cluster import ClusterError, cluster_up
@@ -34,6 +38,8 @@ def up(
         raise typer.Exit(1) from None
     kind = f"{info.gpus} GPU workers (GPU=1,PU=1)" if info.gpus else f"{info.pus} PU workers"
     console.print(f"cluster up at [bold]{info.address}[/bold] with {kind}")
+    if info.dashboard:
+        console.print(f"Dask dashboard: {info.dashboard}")
 
 
 @cluster_app.command("down")
@@ -51,7 +57,7 @@ def down() -> None:
 @cluster_app.command("status")
 def status() -> None:
     """Print the cluster address and its PU workers."""
-    from tasks.training.cluster import ClusterError, connect, pu_workers
+    from tasks.training.cluster import ClusterError, connect, dashboard_link, pu_workers
 
     settings = get_settings()
     try:
@@ -62,5 +68,7 @@ def status() -> None:
     with client:
         workers = pu_workers(client)
         console.print(f"scheduler {client.scheduler.address}: {len(workers)} PU workers")
+        link = dashboard_link(client)
+        console.print(f"Dask dashboard: {link or 'none (the scheduler runs without one)'}")
         for w in workers:
             console.print(f"  {w}")

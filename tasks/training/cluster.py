@@ -28,7 +28,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +48,27 @@ class ClusterInfo:
     gpus: int
     pids: tuple[int, ...]
     started_at: float
+    dashboard: str = ""
 
 
 def state_file(settings: Settings) -> Path:
     """Where the address of the local cluster is remembered."""
     return settings.data_dir / "state" / "cluster.json"
+
+
+def dashboard_link(client: Any) -> str:
+    """The scheduler's dashboard address (where its scheduler listens), or "" if it has none.
+
+    Example:
+        >>> dashboard_link(client)  # doctest: +SKIP
+        'http://127.0.0.1:40851/status'
+    """
+    info = client.scheduler_info(n_workers=0)
+    port = info.get("services", {}).get("dashboard")
+    if not port:
+        return ""
+    host = client.scheduler.address.split("://", 1)[-1].rsplit(":", 1)[0]
+    return f"http://{host}:{port}/status"
 
 
 def read_cluster(settings: Settings) -> ClusterInfo | None:
@@ -61,7 +77,10 @@ def read_cluster(settings: Settings) -> ClusterInfo | None:
     if not path.is_file():
         return None
     data = json.loads(path.read_text())
-    return ClusterInfo(**{**data, "pids": tuple(data["pids"])})
+    known = {f.name for f in fields(ClusterInfo)}  # files of older versions lack new fields
+    return ClusterInfo(
+        **{k: v for k, v in data.items() if k in known} | {"pids": tuple(data["pids"])}
+    )
 
 
 def cluster_address(settings: Settings) -> str | None:
@@ -137,8 +156,10 @@ def cluster_up(
                 host,
                 "--port",
                 "0",
+                # Every socket binds to --host: a dashboard on 0.0.0.0 would expose the
+                # cluster beyond the interface the user chose.
                 "--dashboard-address",
-                ":0",
+                f"{host}:0",
                 "--scheduler-file",
                 str(sched_file),
             ],
@@ -171,6 +192,10 @@ def cluster_up(
                     "-m",
                     "distributed.cli.dask_worker",
                     address,
+                    "--host",
+                    host,
+                    "--dashboard-address",
+                    f"{host}:0",
                     "--nthreads",
                     "1",
                     "--nworkers",
@@ -197,6 +222,7 @@ def cluster_up(
 
         with Client(address, timeout=timeout_s) as client:
             client.wait_for_workers(slots, timeout=timeout_s)
+            info = replace(info, dashboard=dashboard_link(client))
     except Exception as exc:
         _kill(list(info.pids))
         raise ClusterError(f"workers did not join {address}: {exc}") from None

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 import pytest
 
 from tasks.settings import Settings
-from tasks.training.cluster import cluster_down, cluster_up, cores_per_node, pu_workers
+from tasks.training.cluster import (
+    ClusterInfo,
+    cluster_down,
+    cluster_up,
+    cores_per_node,
+    pu_workers,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -29,6 +36,40 @@ class TestWorkers:
         # Dask's default trim threshold would map every all-reduce buffer afresh.
         got = client.run(_malloc_trim, workers=pu_workers(client))  # type: ignore[attr-defined]
         assert set(got.values()) == {None}
+
+
+def _listening(pids: tuple[int, ...]) -> set[tuple[str, int]]:
+    """(address, port) of every TCP socket listening in these processes and their children."""
+    import psutil
+
+    procs = []
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            parent = psutil.Process(pid)
+            procs += [parent, *parent.children(recursive=True)]
+    found = set()
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for conn in proc.net_connections(kind="tcp"):
+                if conn.status == psutil.CONN_LISTEN:
+                    found.add((conn.laddr.ip, conn.laddr.port))
+    return found
+
+
+class TestListening:
+    def test_every_socket_binds_to_loopback(self, pu_cluster: ClusterInfo) -> None:
+        sockets = _listening(pu_cluster.pids)
+        # scheduler + dashboard, and per PU worker: worker, nanny, dashboard
+        assert len(sockets) >= 2 + 3 * pu_cluster.pus
+        assert {ip for ip, _ in sockets} == {"127.0.0.1"}
+
+    def test_dashboard_answers_where_the_scheduler_listens(self, pu_cluster: ClusterInfo) -> None:
+        import httpx
+
+        assert pu_cluster.dashboard.startswith("http://127.0.0.1:")
+        page = httpx.get(pu_cluster.dashboard, timeout=30, follow_redirects=True)
+        assert page.status_code == 200
+        assert "bokeh" in page.text.lower()
 
 
 class TestPinning:
