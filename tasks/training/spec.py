@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 BUILTIN_MODELS = ("mlp", "cnn", "transformer")
 BUILTIN_DATASETS = {"mlp": "digits", "cnn": "digits", "transformer": "sequences"}
+TRAIN_SIZES = {"digits": 1438, "sequences": 3277}
+"""Training samples of each built-in dataset (tests check them against the workloads)."""
 _USER_CODE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -148,9 +150,33 @@ def parse_spec(data: Any, source: str = "spec") -> JobSpec:
     if not isinstance(data, dict):
         raise SpecError(f"{source}: expected a mapping of fields, got {type(data).__name__}")
     try:
-        return JobSpec.model_validate(data)
+        spec = JobSpec.model_validate(data)
     except ValidationError as exc:
         raise SpecError(_format_error(exc, source)) from None
+    check_runnable(spec, source)
+    return spec
+
+
+def check_runnable(spec: JobSpec, source: str = "spec") -> None:
+    """Refuse a spec that could never take a step: its global batch at ``min_pus`` PUs is
+    larger than its built-in dataset (it would otherwise queue, launch and fail forever).
+
+    Done at submit, not in the model, so specs already stored still load. User code's
+    dataset size is known only once it runs.
+
+    Example:
+        >>> check_runnable(JobSpec(name="x", batch_size=2000))
+        Traceback (most recent call last):
+        ...
+        tasks.training.spec.SpecError: spec: batch_size: 2000 per PU x min_pus 1 is larger ...
+    """
+    size = TRAIN_SIZES.get(spec.dataset or "") if not spec.is_user_code else None
+    if size is not None and spec.batch_size * spec.min_pus > size:
+        raise SpecError(
+            f"{source}: batch_size: {spec.batch_size} per PU x min_pus {spec.min_pus} is larger "
+            f"than the {spec.dataset} training set ({size} samples); use batch_size <= "
+            f"{size // spec.min_pus}"
+        )
 
 
 def load_spec(path: Path, overrides: dict[str, Any] | None = None) -> JobSpec:

@@ -1,5 +1,9 @@
 """Finding the video files to ingest under the paths and globs a user gives.
 
+Folders and ``**`` globs follow symbolic links into other folders, but each real folder is
+visited once (by device and inode), so a link loop ends instead of recursing forever. Every
+file is resolved to its real path, so two links to one file are one video.
+
 Example:
     >>> found = discover_videos(["clips/", "talk.mp4"])  # doctest: +SKIP
     >>> found.videos[0].suffix  # doctest: +SKIP
@@ -10,7 +14,8 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -60,13 +65,80 @@ def is_video_name(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_EXTENSIONS
 
 
+def _walk_files(folder: Path, hidden: bool = False) -> Iterator[Path]:
+    """Every file under ``folder``, following links, each real folder once (loops end)."""
+    seen: set[tuple[int, int]] = set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        try:
+            st = os.stat(root)
+        except OSError:
+            dirs[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen:
+            dirs[:] = []  # reached again through a link: already walked
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        dirs[:] = sorted(d for d in dirs if hidden or not d.startswith("."))
+        for name in sorted(files):
+            if hidden or not name.startswith("."):
+                yield Path(root) / name
+
+
 def _walk(folder: Path) -> Iterable[Path]:
-    for root, dirs, files in os.walk(folder, onerror=None):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in files:
-            p = Path(root) / name
-            if not name.startswith(".") and is_video_name(p):
-                yield p
+    return (p for p in _walk_files(folder) if is_video_name(p))
+
+
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    """A regex for a glob pattern: ``**/`` spans folders, ``*`` and ``?`` stay in one.
+
+    Example:
+        >>> bool(_pattern_regex("a/**/*.mp4").match("a/b/c/x.mp4"))
+        True
+        >>> bool(_pattern_regex("a/*.mp4").match("a/b/x.mp4"))
+        False
+    """
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 2 :]:
+            end = pattern.index("]", i + 2)
+            body = pattern[i + 1 : end].replace("\\", "\\\\")
+            out.append("[^" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def _glob(pattern: str) -> list[Path]:
+    """Files matching ``pattern``; ``**`` walks links with loop detection, unlike ``glob``."""
+    if "**" not in pattern:
+        return [Path(m) for m in glob.glob(pattern)]
+    parts = pattern.split("/")
+    fixed = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    root = "/".join(parts[:fixed]) or ("/" if pattern.startswith("/") else ".")
+    regex = _pattern_regex(pattern)
+    hidden = any(part.startswith(".") and part not in (".", "..") for part in parts[fixed:])
+    matches = []
+    for path in _walk_files(Path(root), hidden=hidden):
+        # Spelled as the pattern spells its fixed part ("./a", "/a", "a") so the regex applies.
+        rel = os.path.relpath(path, root)
+        text = os.path.join("/".join(parts[:fixed]) or "/", rel) if fixed else rel
+        if regex.match(text):
+            matches.append(path)
+    return matches
 
 
 def discover_videos(
@@ -89,7 +161,8 @@ def discover_videos(
     seen: set[Path] = set()
 
     def add(p: Path) -> None:
-        p = p.absolute()
+        # One real path per file: two links (or a link and its target) are one video.
+        p = Path(os.path.realpath(p))
         if p in seen:
             return
         if modified_since is not None:
@@ -115,7 +188,7 @@ def discover_videos(
         elif path.exists() or path.is_symlink():
             add(path)
         elif glob.has_magic(text):
-            matches = [Path(m) for m in glob.glob(os.path.expanduser(text), recursive=True)]
+            matches = _glob(os.path.expanduser(text))
             videos = [m for m in matches if m.is_file() and is_video_name(m)]
             if not videos:
                 found.problems.append(f"{text}: no video files match")

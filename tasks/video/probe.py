@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import subprocess
 from pathlib import Path
@@ -24,6 +25,9 @@ VIDEO_EXTENSIONS: frozenset[str] = frozenset(
 )
 
 _CHUNK = 1 << 20
+_TAIL_S = 3.0
+"""A file whose video packets stop more than this before the header's duration is truncated."""
+logger = logging.getLogger(__name__)
 
 
 def content_hash(path: Path) -> str:
@@ -71,6 +75,56 @@ def _rate(text: str | None) -> float:
         return 0.0
     num, _, den = text.partition("/")
     return float(num) / float(den or 1) if float(den or 1) else 0.0
+
+
+def _video_end(path: Path, interval: str | None = None) -> float | None:
+    """End time (s) of the last video packet the demuxer can read, or ``None`` if none.
+
+    Demuxing reads the packets' bytes, so a file cut short stops where its data stops,
+    whatever its header (an mp4 index written up front) claims.
+    """
+    cmd = ["ffprobe", "-v", "error", "-of", "json", "-select_streams", "v:0"]
+    cmd += ["-show_entries", "packet=pts_time,dts_time,duration_time"]
+    if interval:
+        cmd += ["-read_intervals", interval]
+    try:
+        done = subprocess.run([*cmd, str(path)], capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        return None
+    ends = [
+        float(p.get("pts_time") or p.get("dts_time")) + float(p.get("duration_time") or 0.0)
+        for p in json.loads(done.stdout or "{}").get("packets", [])
+        if p.get("pts_time") or p.get("dts_time")
+    ]
+    return max(ends) if ends else None
+
+
+def measured_duration(path: Path, header_s: float) -> float:
+    """The playable duration: the header's, unless the packets stop well before it.
+
+    Only the last seconds are read for an intact file; a truncated one is demuxed whole to
+    find where its data ends, and a warning names the file and both durations.
+
+    Example:
+        >>> measured_duration(Path("clip.mp4"), 24.0)  # doctest: +SKIP
+        24.0
+    """
+    tail = _video_end(path, f"{max(0.0, header_s - _TAIL_S):.3f}%")
+    if tail is not None and tail >= header_s - _TAIL_S:
+        return header_s
+    end = _video_end(path)
+    if end is None or end <= 0:
+        raise BadVideoError(f"{path}: no readable video packets (header says {header_s:.1f} s)")
+    if end >= header_s - _TAIL_S:
+        return header_s
+    logger.warning(
+        "%s: truncated: header says %.1f s, video data ends at %.1f s; using %.1f s",
+        path,
+        header_s,
+        end,
+        end,
+    )
+    return end
 
 
 def probe_video(path: Path) -> VideoInfo:
@@ -123,6 +177,8 @@ def probe_video(path: Path) -> VideoInfo:
     )
     if not frames.get("frames"):
         raise BadVideoError(f"{path}: no decodable video frames")
+    # An intact header over cut-off data (a torn copy) would store its full duration.
+    duration = measured_duration(path, duration)
     try:
         digest = content_hash(path)
     except OSError as exc:

@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -103,7 +104,6 @@ CUE_WEIGHT = 1.0
 _SPLIT_WORDS = ("and", "while", "with", "then")
 _SPLIT_RE = re.compile(r"\s*(?:[,;]|\b(?:" + "|".join(_SPLIT_WORDS) + r")\b)\s*", re.IGNORECASE)
 _QUOTE_RE = re.compile(r"\"([^\"]+)\"|“([^”]+)”|'([^']{2,})'(?!\w)")
-_WORD_RE = re.compile(r"[A-Za-z0-9]+")
 _FILLER = frozenset(
     {
         "a",
@@ -137,6 +137,29 @@ _FILLER = frozenset(
 )
 
 
+def words_of(text: str) -> list[str]:
+    """The words of ``text``: runs of Unicode letters, digits and combining marks.
+
+    Any script counts (accents, Greek, Japanese, Devanagari vowel signs), so a query with
+    no ASCII letters is still searched; NFC first, so a decomposed accent stays in its word.
+
+    Example:
+        >>> words_of("Café crème, ακρόπολη & 東京タワー (red_2)")
+        ['Café', 'crème', 'ακρόπολη', '東京タワー', 'red', '2']
+    """
+    words: list[str] = []
+    current: list[str] = []
+    for ch in unicodedata.normalize("NFC", text):
+        if unicodedata.category(ch)[0] in "LNM":
+            current.append(ch)
+        elif current:
+            words.append("".join(current))
+            current = []
+    if current:
+        words.append("".join(current))
+    return words
+
+
 class EmptyQueryError(ValueError):
     """A query with no words to search for."""
 
@@ -149,7 +172,7 @@ def check_query(query: str) -> str:
         'red'
     """
     text = query.strip()
-    if not _WORD_RE.search(text):
+    if not words_of(text):
         raise EmptyQueryError("query is empty: give some words to search for")
     return text
 
@@ -204,10 +227,10 @@ def analyse(query: str) -> QueryPart:
                         content,
                         flags=re.IGNORECASE,
                     )
-    if any(w in COLOUR_WORDS for w in _WORD_RE.findall(lower)):
+    if any(w in COLOUR_WORDS for w in words_of(lower)):
         weights["tags"] = CUE_WEIGHT
-    words = [w for w in _WORD_RE.findall(content) if w.lower() not in _FILLER]
-    cleaned = " ".join(words) or " ".join(_WORD_RE.findall(text))
+    words = [w for w in words_of(content) if w.lower() not in _FILLER]
+    cleaned = " ".join(words) or " ".join(words_of(text))
     return QueryPart(text=text, content=cleaned, weights=dict(sorted(weights.items())))
 
 
@@ -234,7 +257,7 @@ def split_query(query: str) -> list[str]:
     parts = []
     for piece in _SPLIT_RE.split(masked):
         restored = re.sub(r"\x00(\d+)\x00", lambda m: quotes[int(m.group(1))], piece).strip()
-        words = [w for w in _WORD_RE.findall(restored) if w.lower() not in _FILLER]
+        words = [w for w in words_of(restored) if w.lower() not in _FILLER]
         if words:
             parts.append(restored)
     return parts or [text]
@@ -247,7 +270,7 @@ def fts_text(text: str) -> str:
         >>> fts_text('the word "EXIT:" (red)')
         'the word EXIT red'
     """
-    return " ".join(_WORD_RE.findall(text))
+    return " ".join(words_of(text))
 
 
 def reciprocal_rank_fusion(

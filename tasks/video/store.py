@@ -49,6 +49,14 @@ VECTOR_INDEX_MIN_ROWS = 50_000
 vectors costs about 200 ms on a busy 2-core machine, the index about 6 ms)."""
 SCHEMA_VERSION = "1"
 _VERSION_KEY = b"tessera.schema_version"
+TEXT_INDEX_OPTIONS: dict[str, Any] = {
+    "with_position": False,
+    # ICU word breaks keep every script's letters and split unspaced text (Japanese,
+    # Chinese) into words; ascii_folding matches "cafe" to "café".
+    "base_tokenizer": "icu",
+    "ascii_folding": True,
+}
+"""The full-text index's tokenizer settings (build a new store to apply a change)."""
 LOCK_NAME = ".tessera-writer.lock"
 WRITE_LOCK_TIMEOUT_S = 900.0
 """How long a writer waits for another process's write (a large file's commit included)."""
@@ -328,7 +336,7 @@ class SceneStore:
                     logger.warning("%s: commit conflict, retrying (%s)", video, exc)
                     time.sleep(0.2 * 2**attempt)
                     self._refresh()
-            self._check_once(video, video_hash, len(rows))
+            self._check_once(video, [r["key"] for r in rows])
             self._dirty = True
         keep = {r["thumbnail"] for r in rows}
         _remove_thumbnails([t for t in old_thumbs.values() if t and t not in keep], old_thumbs)
@@ -353,13 +361,13 @@ class SceneStore:
         rows = self.table.search().where(where).select(["key", "thumbnail"]).limit(None).to_list()
         return {r["key"]: r["thumbnail"] for r in rows}
 
-    def _check_once(self, video: str, video_hash: str, expected: int) -> None:
+    def _check_once(self, video: str, keys: Sequence[str]) -> None:
         """Fail loudly if a racing writer (object storage) duplicated this video's keys."""
-        found = self.count(f"video_hash = {sql_str(video_hash)}")
-        if found != expected:
+        found = self.count("key IN (" + ", ".join(sql_str(k) for k in keys) + ")")
+        if found != len(keys):
             raise StoreError(
-                f"{self.db.uri}: {video}: {found} rows for {expected} scenes after the write; "
-                "another writer committed it concurrently (give the store one writer)"
+                f"{self.db.uri}: {video}: {found} rows for {len(keys)} scenes after the "
+                "write; another writer committed it concurrently (give the store one writer)"
             )
 
     def has_text_index(self) -> bool:
@@ -385,12 +393,10 @@ class SceneStore:
         """
         if not self._dirty or self.table is None:
             return False
-        from lancedb.index import FTS
-
         with self.writing():
             table = self.table
             if not self.has_text_index():
-                table.create_index("text", config=FTS(with_position=False), replace=True)
+                table.create_index("text", config=text_index_config(), replace=True)
                 self._text_index = True
             if not self.has_vector_index() and self.count() >= VECTOR_INDEX_MIN_ROWS:
                 from lancedb.index import IvfPq
@@ -507,6 +513,18 @@ class StoredVideo:
     duration_s: float
     ingested_at: datetime
     thumbnails: tuple[str | None, ...]
+
+
+def text_index_config() -> Any:
+    """The LanceDB full-text index config of the descriptor text.
+
+    Example:
+        >>> text_index_config().base_tokenizer
+        'icu'
+    """
+    from lancedb.index import FTS
+
+    return FTS(**TEXT_INDEX_OPTIONS)
 
 
 def _is_conflict(exc: BaseException) -> bool:
