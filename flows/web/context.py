@@ -194,9 +194,7 @@ class WebContext:
         """
         path = Path(self.stored_video(video_id).video)
         if not path.is_file():
-            raise FileGone(
-                f"{path}: moved or deleted since ingest (re-ingest it from its new place)"
-            )
+            raise FileGone(f"{path}: moved or deleted since ingest (re-ingest it where it is now)")
         return path
 
     def thumbnail_file(self, key: str) -> Path:

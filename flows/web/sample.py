@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from unittest import mock
@@ -42,8 +43,10 @@ def ingest_here(paths: Sequence[Path], settings: Settings, encoder: Encoder) -> 
     return store
 
 
-def sample_jobs(url: str, start: float = 1_700_000_000.0) -> list[str]:
-    """Three jobs and five outer iterations (a minute apart from ``start``) in a job store.
+def sample_jobs(url: str, start: float | None = None) -> list[str]:
+    """Three jobs and five outer iterations, a minute apart, in a job store.
+
+    The first iteration is at ``start`` (default: six minutes ago).
 
     The iterations are stamped with synthetic times so that the chart shows minutes of
     scheduling without waiting for them; everything else goes through :class:`JobStore`.
@@ -51,6 +54,7 @@ def sample_jobs(url: str, start: float = 1_700_000_000.0) -> list[str]:
     from tasks.training.spec import JobSpec
     from tasks.training.store import JobStore
 
+    first = time.time() - 360 if start is None else start
     store = JobStore(url)
     try:
         specs = [
@@ -68,7 +72,7 @@ def sample_jobs(url: str, start: float = 1_700_000_000.0) -> list[str]:
             {"digits-cnn": 2, "seq-transformer": 2},
         ]
         for i, pus in enumerate(plan, start=1):
-            with mock.patch("tasks.training.store.time.time", return_value=start + 60 * i):
+            with mock.patch("tasks.training.store.time.time", return_value=first + 60 * (i - 1)):
                 store.record_allocation(
                     i,
                     [(ids[name], n, [f"pu-{k}" for k in range(n)]) for name, n in pus.items()],
