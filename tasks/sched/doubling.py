@@ -119,6 +119,7 @@ def plan_doubling(
     score: ScoreFn = per_pu_gain,
     leftover: Literal["partial", "idle"] = "idle",
     record_steps: bool = True,
+    job_times: Sequence[Callable[[int], float]] | None = None,
 ) -> DoublingPlan:
     """Run the doubling heuristic once.
 
@@ -129,6 +130,8 @@ def plan_doubling(
         score: ranks proposals ``n -> m`` (default: improvement per added PU).
         leftover: what to do with PUs no full doubling fits (see the module docstring).
         record_steps: keep the list of steps (turn off for very large decisions).
+        job_times: one ``n -> seconds`` function per job, in the order of ``jobs``; replaces
+            ``time_of`` (callers that bind per-job functions once save a call per evaluation).
 
     Returns:
         The PUs of every job that got any, in the order they started (input order when every
@@ -153,11 +156,15 @@ def plan_doubling(
     free = capacity
     count = len(jobs)
     # Hot loop: bind each job's time function and bounds once; the default score is inlined.
-    fns: list[Callable[[int], float]] = (
-        [j.remaining_time for j in jobs]
-        if time_of is job_time
-        else [functools.partial(time_of, j) for j in jobs]
-    )
+    fns: Sequence[Callable[[int], float]]
+    if job_times is not None:
+        if len(job_times) != count:
+            raise ValueError(f"job_times: {len(job_times)} functions for {count} jobs")
+        fns = job_times
+    elif time_of is job_time:
+        fns = [j.remaining_time for j in jobs]
+    else:
+        fns = [functools.partial(time_of, j) for j in jobs]
     names = [j.name for j in jobs]
     max_pus = [j.max_pus for j in jobs]
     claims_score = score is per_pu_gain

@@ -48,6 +48,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tasks.sched.convergence import remaining_epochs
 from tasks.sched.policy import SchedJob
@@ -164,7 +165,6 @@ class JobEstimates:
         noise_prior: float = 0.0,
         explore: float = 0.0,
         prior_weight: float = 1e-3,
-        trust_observed: bool = False,
     ) -> None:
         self.spec = spec
         self.speed_prior = speed_prior or SpeedParams()
@@ -173,6 +173,11 @@ class JobEstimates:
         self.explore = explore
         self.prior_weight = prior_weight
         self.batch = spec.batch_size or spec.init_batch_size
+        self._spec_per_epoch = spec.examples_per_epoch / spec.init_batch_size
+        self._best: dict[int, tuple[float, int]] = {}
+        self._work = 0.0
+        self._lo, self._hi = spec.min_pus, spec.max_pus
+        self._static: dict[str, Any] | None = None
         self.epoch = 0
         self.progress = 0.0
         self.epoch_fraction: float | None = None
@@ -185,8 +190,6 @@ class JobEstimates:
         self._model: SpeedModel | None = None
         self._fitted_counts: dict[tuple[int, int, float], int] = {}
         self._cost: dict[tuple[int, int], float] = {}
-        self._measured: dict[tuple[int, int, float], tuple[float, float]] = {}
-        self.trust_observed = trust_observed
 
     # -- observations ---------------------------------------------------------------------
     def record_step(self, sample: SpeedSample) -> None:
@@ -205,6 +208,7 @@ class JobEstimates:
         if (sqr, var) != self.grad:
             self.grad = (sqr, var)
             self._cost.clear()
+            self._best.clear()
 
     def record_progress(
         self, epoch: int, progress: float, epoch_fraction: float | None = None
@@ -243,18 +247,21 @@ class JobEstimates:
         if self._model is None:
             self._model = self._fit()
             self._fitted_counts = {k: len(v) for k, v in self._steps.items()}
-            self._measured = {
-                k: (_median([s for s, _, _ in obs]), _median_sync(obs) or 0.0)
-                for k, obs in self._steps.items()
-            }
             self._cost.clear()
+            self._best.clear()
         return self._model
 
     def _fit(self) -> SpeedModel:
         prior = self.speed_prior
         samples = [
-            SpeedSample(n, nodes, b, _median([s for s, _, _ in obs]), _median_sync(obs),
-                        _median([h for _, _, h in obs]))
+            SpeedSample(
+                n,
+                nodes,
+                b,
+                _median([s for s, _, _ in obs]),
+                _median_sync(obs),
+                _median([h for _, _, h in obs]),
+            )
             for (n, nodes, b), obs in self._steps.items()
         ]
         if self.scale_prior and samples:
@@ -278,17 +285,18 @@ class JobEstimates:
 
     def remaining_progress(self) -> float:
         """Estimated statistical progress still to make (steps at the initial batch)."""
-        per_epoch = self.progress_per_epoch()
+        ends, epoch = self.epoch_ends, self.epoch
+        per_epoch = ends[-1] / len(ends) if ends else self._spec_per_epoch
         fraction = self.epoch_fraction
         if fraction is None:
-            start = self.epoch_ends[self.epoch - 1] if 0 < self.epoch <= len(self.epoch_ends) else (
-                self.epoch * per_epoch
-            )
+            start = ends[epoch - 1] if 0 < epoch <= len(ends) else epoch * per_epoch
             fraction = (self.progress - start) / per_epoch if per_epoch > 0 else 0.0
-        done = self.epoch + min(max(fraction, 0.0), 0.999)
-        hist = None
-        if self.history:
-            hist = ([e for e, _ in self.history], [v for _, v in self.history])
+        done = epoch + (0.0 if fraction < 0.0 else 0.999 if fraction > 0.999 else fraction)
+        if not self.history:
+            # The budget alone (what remaining_epochs returns without a history), inlined:
+            # a 10,000-job decision computes this for every job.
+            return max(0.0, self.spec.max_epochs - done) * per_epoch
+        hist = ([e for e, _ in self.history], [v for _, v in self.history])
         left = remaining_epochs(
             done,
             self.spec.max_epochs,
@@ -319,12 +327,8 @@ class JobEstimates:
         model = self.model
         nodes = nodes_for(n, spec.pus_per_node)
         share = core_share(min(n, spec.pus_per_node), spec.cores_per_node)
-        measured = self._measured.get((n, nodes, float(atomic))) if self.trust_observed else None
-        if measured is not None:
-            step, sync = measured
-        else:
-            step = model.step_seconds(n, nodes, atomic, share)
-            sync = model.sync_seconds(n, nodes, share)
+        step = model.step_seconds(n, nodes, atomic, share)
+        sync = model.sync_seconds(n, nodes, share)
         if accum:
             step += (step - sync) * accum
         return step
@@ -357,36 +361,79 @@ class JobEstimates:
             return math.inf
         return self.remaining_progress() * self.cost(n, batch)
 
+    def best_cost(self, n: int) -> tuple[float, int]:
+        """The least seconds per unit of progress on ``n`` PUs over the accepted batch sizes,
+        and the batch size that gives it (cached like :meth:`cost`)."""
+        found = self._best.get(n)
+        if found is None or self._model is None:
+            found = (math.inf, self.batch)
+            for b in self.spec.batch_sizes or (self.batch,):
+                c = self.cost(n, b)
+                if c < found[0]:
+                    found = (c, b)
+            self._best[n] = found
+        return found
+
+    # The view's time functions read the work frozen by the last sched_job() call.
+    def _time(self, n: int) -> float:
+        if n < self._lo or n > self._hi:
+            return math.inf
+        value = self._cost.get((n, self.batch))
+        if value is None:
+            value = self.cost(n, self.batch)
+        return self._work * value
+
+    def _time_at(self, n: int, b: int) -> float:
+        if n < self._lo or n > self._hi:
+            return math.inf
+        return self._work * self.cost(n, b)
+
+    def _best_time(self, n: int) -> tuple[float, int]:
+        if n < self._lo or n > self._hi:
+            return math.inf, self.batch
+        found = self._best.get(n)
+        if found is None:
+            found = self.best_cost(n)
+        return self._work * found[0], found[1]
+
     def sched_job(self, current_pus: int = 0, attained_pu_s: float = 0.0) -> SchedJob:
-        """The policies' view, frozen for one decision (remaining work computed now)."""
+        """The policies' view for one decision (remaining work computed now).
+
+        The view's time functions read this estimator, so a view is valid until the next
+        ``sched_job`` call or observation (the simulator and the reschedule flow build fresh
+        views for every decision).
+        """
         spec = self.spec
-        work = self.remaining_progress()
-        lo, hi, batch, cost = spec.min_pus, self.max_pus(), self.batch, self.cost
-        self.model  # noqa: B018 - fit now, so the cost cache below stays valid
+        self._work = self.remaining_progress()
+        self._lo, self._hi = spec.min_pus, max(spec.min_pus, self.max_pus())
+        if self._model is None:
+            self.model  # noqa: B018 - fit now, so the cost cache stays valid for the decision
+        static = self._static
+        if static is None:
+            static = self._static = {
+                "name": spec.name,
+                "arrival_s": spec.arrival_s,
+                "remaining_time": self._time,
+                "requested_pus": spec.requested_pus,
+                "priority": spec.priority,
+                "remaining_time_at": self._time_at if spec.batch_sizes else None,
+                "batch_sizes": spec.batch_sizes,
+                "best_time_at": self._best_time if spec.batch_sizes else None,
+            }
+        fields = static.copy()
+        fields["min_pus"] = self._lo
+        fields["max_pus"] = self._hi
+        fields["current_pus"] = current_pus
+        fields["attained_pu_s"] = attained_pu_s
+        # A frozen dataclass sets its fields one object.__setattr__ at a time (3 us a job);
+        # giving it its __dict__ at once is the same object at a fraction of the cost.
+        view = _new_view(SchedJob)
+        _set_dict(view, "__dict__", fields)
+        return view
 
-        def remaining_time_at(n: int, b: int) -> float:
-            if n < lo or n > hi:
-                return math.inf
-            return work * cost(n, b)
 
-        def remaining_time(n: int) -> float:
-            if n < lo or n > hi:
-                return math.inf
-            return work * cost(n, batch)
-
-        return SchedJob(
-            name=spec.name,
-            arrival_s=spec.arrival_s,
-            remaining_time=remaining_time,
-            min_pus=lo,
-            max_pus=max(lo, hi),
-            requested_pus=spec.requested_pus,
-            current_pus=current_pus,
-            attained_pu_s=attained_pu_s,
-            priority=spec.priority,
-            remaining_time_at=remaining_time_at if spec.batch_sizes else None,
-            batch_sizes=spec.batch_sizes,
-        )
+_new_view = object.__new__
+_set_dict = object.__setattr__
 
 
 def _median(values: Sequence[float]) -> float:

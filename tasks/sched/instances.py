@@ -24,10 +24,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from tasks.sched.estimates import JobEstimates, TrainingSpec
 from tasks.sched.policy import SchedJob
-from tasks.sched.speed import SpeedModel, SpeedParams
+from tasks.sched.speed import SpeedModel, SpeedParams, SpeedSample, nodes_for
 
-__all__ = ["RingJobTime", "random_jobs"]
+__all__ = ["RingJobTime", "random_estimates", "random_jobs"]
 
 
 @dataclass(frozen=True)
@@ -103,3 +104,67 @@ def random_jobs(
             )
         )
     return jobs
+
+
+def random_estimates(
+    rng: random.Random, count: int, *, pus_per_node: int = 4, configs: int = 3
+) -> list[JobEstimates]:
+    """``count`` online estimators, each fed a few observed steps, gradient noise and progress.
+
+    The jobs accept five batch sizes (the initial one to 16x) and have observed ``configs``
+    doublings (1, 2, 4, ... PUs) of a random ring all-reduce speed function with 5% noise:
+    what the decision benchmark plans for at cluster scale.
+
+    Example:
+        >>> est = random_estimates(random.Random(0), 2)
+        >>> [e.spec.name for e in est], len(est[0].samples)
+        (['j0', 'j1'], 3)
+    """
+    out = []
+    for k in range(count):
+        compute = rng.uniform(0.05, 0.5)
+        init = rng.choice([32, 64, 128, 256])
+        params = SpeedParams(
+            c0=compute * rng.uniform(0.0, 0.2),
+            c1=compute / init,
+            g_intra=compute * rng.uniform(0.01, 0.3),
+            l_intra=rng.uniform(0.0, 1e-4),
+            g_inter=compute * rng.uniform(0.1, 3.0),
+            l_inter=rng.uniform(0.0, 1e-3),
+        )
+        spec = TrainingSpec(
+            name=f"j{k}",
+            arrival_s=rng.uniform(0, 3600),
+            max_epochs=rng.choice([10, 30, 90]),
+            examples_per_epoch=init * rng.uniform(50, 2000),
+            init_batch_size=init,
+            batch_size=init,
+            batch_sizes=tuple(init << i for i in range(5)),
+            min_local_bsz=max(1, init // 16),
+            max_local_bsz=init * 2,
+            max_batch_size=init * 16,
+            max_pus=64,
+            requested_pus=rng.choice([1, 2, 4, 8]),
+            pus_per_node=pus_per_node,
+        )
+        est = JobEstimates(spec, speed_prior=params, explore=0.0)
+        truth = SpeedModel(params)
+        for i in range(configs):
+            n = 1 << i
+            local = -(-init // n)
+            nodes = nodes_for(n, pus_per_node)
+            noise = rng.lognormvariate(0.0, 0.05)
+            est.record_step(
+                SpeedSample(
+                    n,
+                    nodes,
+                    local,
+                    truth.step_seconds(n, nodes, local) * noise,
+                    truth.sync_seconds(n, nodes),
+                )
+            )
+        est.record_gradient(sqr=1.0, var=rng.uniform(0.1, 10.0))
+        epochs = rng.randrange(int(spec.max_epochs))
+        est.record_progress(epochs, (epochs + rng.random()) * spec.examples_per_epoch / init)
+        out.append(est)
+    return out

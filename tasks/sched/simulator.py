@@ -180,12 +180,12 @@ class _Job:
         "batch",
         "completion",
         "epoch",
+        "est",
         "placement",
         "progress",
         "rescale",
         "restarts",
         "spec",
-        "est",
     )
 
     def __init__(self, spec: WorkloadJob, app: AppModel) -> None:
@@ -363,8 +363,17 @@ def simulate(
             if online and job.completion is None and job.est is not None:
                 # What the job reports after the interval: its progress, one (noisy) step at
                 # its placement and the gradient statistics of its epoch.
-                observe(job.est, job.app, job.placement, job.atomic, job.accum, job.epoch,
-                        job.progress, rng, config.online.step_noise)
+                observe(
+                    job.est,
+                    job.app,
+                    job.placement,
+                    job.atomic,
+                    job.accum,
+                    job.epoch,
+                    job.progress,
+                    rng,
+                    config.online.step_noise,
+                )
         now += config.interval_s
         still = [j for j in active if j.completion is None]
         finished += len(active) - len(still)
@@ -421,6 +430,4 @@ def simulate(
         )
         for j in everyone
     ]
-    return SimResult(
-        policy.name, workload_name, results, timeline, config.capacity, information
-    )
+    return SimResult(policy.name, workload_name, results, timeline, config.capacity, information)

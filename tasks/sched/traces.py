@@ -300,8 +300,9 @@ def workload_variant(
         rng = random.Random(seed)
         drawn = sorted((rng.choice(jobs) for _ in jobs), key=lambda j: j.arrival_s)
         picked = [
-            WorkloadJob(f"{j.application}-{k}", j.arrival_s, j.application, j.num_replicas,
-                        j.batch_size)
+            WorkloadJob(
+                f"{j.application}-{k}", j.arrival_s, j.application, j.num_replicas, j.batch_size
+            )
             for k, j in enumerate(drawn)
         ]
     return [

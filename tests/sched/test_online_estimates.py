@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 
 import pytest
 
 from tasks.sched.estimates import JobEstimates, TrainingSpec, batch_split, predicted_gain
+from tasks.sched.policy import SchedJob
 from tasks.sched.speed import SpeedModel, SpeedParams, SpeedSample
 from tests.sched.sim_support import real_apps
 
@@ -127,3 +129,18 @@ class TestBatchSplit:
                     assert batch_split(
                         batch, n, app.init_batch_size, app.max_local_bsz, app.max_batch_size
                     ) == app.batch_split(batch, n), (app.name, batch, n)
+
+
+class TestView:
+    def test_view_is_a_complete_sched_job_with_the_best_batch(self) -> None:
+        est = JobEstimates(spec())
+        observe_truth(est, [(1, 1, 128), (2, 1, 64)])
+        est.record_gradient(sqr=1.0, var=1000.0)
+        view = est.sched_job(current_pus=2, attained_pu_s=5.0)
+        assert set(vars(view)) == {f.name for f in fields(SchedJob)}
+        assert (view.current_pus, view.attained_pu_s, view.max_pus) == (2, 5.0, 16)
+        t, b = view.best_time_at(4)  # type: ignore[misc]
+        assert t == min(view.remaining_time_at(4, s) for s in view.batch_sizes)  # type: ignore[misc]
+        assert view.remaining_time_at(4, b) == t  # type: ignore[misc]
+        assert view.remaining_time(4) == view.remaining_time_at(4, 128)  # type: ignore[misc]
+        assert view.remaining_time(17) == math.inf

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from typer.testing import CliRunner
@@ -25,7 +26,9 @@ def first_jobs(count: int) -> list[WorkloadJob]:
 
 
 class TestWorkloadVariant:
-    JOBS = [WorkloadJob(f"a-{i}", 60.0 * i, "cifar10", 1, 128) for i in range(20)]
+    JOBS: ClassVar[list[WorkloadJob]] = [
+        WorkloadJob(f"a-{i}", 60.0 * i, "cifar10", 1, 128) for i in range(20)
+    ]
 
     def test_load_divides_arrival_times(self) -> None:
         got = workload_variant(self.JOBS, load=2.0)
@@ -99,8 +102,9 @@ class TestSimCommandOnline:
         result = runner.invoke(
             cli,
             [
-                "sim", "-p", "tiresias", "-p", "doubling-online", "-w", str(self.workload(tmp_path)),
-                "--traces", str(real_traces()), "--load", "2", "--json", "--out", str(tmp_path),
+                "sim", "-p", "tiresias", "-p", "doubling-online",
+                "-w", str(self.workload(tmp_path)), "--traces", str(real_traces()),
+                "--load", "2", "--json", "--out", str(tmp_path),
             ],
         )  # fmt: skip
         assert result.exit_code == 0, result.output
@@ -114,9 +118,7 @@ class TestSimCommandOnline:
     def test_a_run_with_unfinished_jobs_fails(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(
-            sim_module, "SimConfig", functools.partial(SimConfig, max_time_s=600.0)
-        )
+        monkeypatch.setattr(sim_module, "SimConfig", functools.partial(SimConfig, max_time_s=600.0))
         result = runner.invoke(
             cli,
             [
