@@ -34,7 +34,12 @@
     var start = function () {
       video.currentTime = scene.start;
       var p = video.play();
-      if (p && p.catch) { p.catch(function (e) { show("Press play: " + e.message, true); }); }
+      if (p && p.catch) {
+        p.catch(function (e) {
+          // AbortError: a pause (the user's, or the scene's end) came first; nothing to say.
+          if (e.name !== "AbortError") { show("Press play to start (" + e.message + ")", true); }
+        });
+      }
     };
     show("Playing " + scene.text);
     if (video.currentSrc !== src && video.src !== src) {
