@@ -29,6 +29,7 @@ __all__ = [
     "busiest_core_load",
     "group_core_share",
     "join_process_group",
+    "leave_process_group",
     "rendezvous_name",
     "stop_event_name",
     "store_namespace",
@@ -66,8 +67,17 @@ def worker_host() -> str:
         return "127.0.0.1"
 
 
+# Rank 0's store server (the listening socket) for the launch in progress in this process.
+# The process group only ever holds a client of it: DDP keeps a destroyed process group
+# alive inside torch, and a server held there would listen for the life of the worker.
+_server: list[Any] = []
+
+
 def join_process_group(ctx: RankContext) -> str:
-    """Join the job's process group (NCCL on a GPU, gloo otherwise); return the backend."""
+    """Join the job's process group (NCCL on a GPU, gloo otherwise); return the backend.
+
+    Pair it with :func:`leave_process_group` when the launch ends.
+    """
     import torch
     import torch.distributed as dist
 
@@ -82,22 +92,67 @@ def join_process_group(ctx: RankContext) -> str:
     return backend
 
 
+def leave_process_group() -> None:
+    """Destroy this process's group and close rank 0's store server (its port with it).
+
+    Example:
+        >>> leave_process_group()  # nothing joined: a no-op
+    """
+    import torch.distributed as dist
+
+    try:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    finally:
+        _server.clear()
+
+
+def _listening_store(host: str, world_size: int, timeout: timedelta) -> Any:
+    """Rank 0's TCPStore, listening on ``host`` only.
+
+    ``TCPStore`` itself binds every interface (``::``) whatever host it is given; the store
+    lets anyone who reaches it join the job's group, so it gets a socket bound here instead.
+    """
+    import torch.distributed as dist
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, 0))
+    listener.listen(max(64, world_size))
+    port = listener.getsockname()[1]
+    return dist.TCPStore(
+        host,
+        port,
+        world_size,
+        is_master=True,
+        timeout=timeout,
+        wait_for_workers=False,
+        master_listen_fd=listener.detach(),  # the store owns (and closes) the socket
+    )
+
+
 def _rendezvous(ctx: RankContext) -> Any:
-    """Open the TCPStore: rank 0 hosts it on a free port, the others look it up."""
+    """Open the TCPStore: rank 0 hosts it on a free port of its worker's host, the others
+    look it up. The store closes (its port too) once the process group is destroyed."""
     import torch.distributed as dist
 
     startup = timedelta(seconds=max(ctx.startup_timeout_s, ctx.timeout_s))
+    _server.clear()
     if ctx.world_size == 1:
-        return dist.TCPStore("127.0.0.1", 0, 1, is_master=True, timeout=startup)
+        host = "127.0.0.1"
+        _server.append(_listening_store(host, 1, startup))
+        return dist.TCPStore(host, _server[0].port, 1, is_master=False, timeout=startup)
     from distributed import Variable
 
     var = Variable(rendezvous_name(store_namespace(ctx.store_url), ctx.job_id, ctx.generation))
     if ctx.rank == 0:
         host = worker_host()
+        _server.append(_listening_store(host, ctx.world_size, startup))
         store = dist.TCPStore(
-            host, 0, ctx.world_size, is_master=True, timeout=startup, wait_for_workers=False
+            host, _server[0].port, ctx.world_size, is_master=False, timeout=startup
         )
-        var.set(f"{host}:{store.port}")
+        var.set(f"{host}:{_server[0].port}")
     else:
         try:
             addr = var.get(timeout=startup.total_seconds())
@@ -109,8 +164,12 @@ def _rendezvous(ctx: RankContext) -> Any:
         store = dist.TCPStore(host, int(port), ctx.world_size, is_master=False, timeout=startup)
     # Startup barrier under the generous startup timeout; the process group's own
     # (shorter) timeout then only has to cover collectives between running ranks.
-    store.set(f"ready/{ctx.rank}", "1")
-    store.wait([f"ready/{r}" for r in range(ctx.world_size)], startup)
+    try:
+        store.set(f"ready/{ctx.rank}", "1")
+        store.wait([f"ready/{r}" for r in range(ctx.world_size)], startup)
+    except BaseException:
+        _server.clear()  # a failed rendezvous leaves no listening port behind
+        raise
     return store
 
 
@@ -178,5 +237,5 @@ def allreduce_probe(ctx: RankContext, sizes_mib: list[int], iters: int = 5) -> d
                 times.append(time.perf_counter() - t0)
             out[mib] = statistics.median(times)
     finally:
-        dist.destroy_process_group()
+        leave_process_group()
     return out

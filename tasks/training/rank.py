@@ -31,7 +31,7 @@ import logging
 import traceback
 
 from tasks.training.context import JobCodeError, RankContext, RankResult
-from tasks.training.group import join_process_group
+from tasks.training.group import join_process_group, leave_process_group
 from tasks.training.store import JobStore, StoreUnavailable
 
 __all__ = ["JobCodeError", "RankContext", "RankResult", "run_rank"]
@@ -96,7 +96,6 @@ def run_rank(ctx: RankContext) -> RankResult:
     job's state lives in the store and checkpoints, not in any process's memory.
     """
     import torch
-    import torch.distributed as dist
 
     from tasks.training.checkpoint import CheckpointError
 
@@ -117,8 +116,7 @@ def run_rank(ctx: RankContext) -> RankResult:
             join_process_group(ctx)
             train(ctx, store, result, workload)
         finally:
-            if dist.is_initialized():
-                dist.destroy_process_group()
+            leave_process_group()
     except JobCodeError as exc:
         cause = exc.__cause__ or exc
         _mark_failed(ctx, store, result, cause)

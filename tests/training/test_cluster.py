@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,6 +72,39 @@ class TestListening:
         page = httpx.get(pu_cluster.dashboard, timeout=30, follow_redirects=True)
         assert page.status_code == 200
         assert "bokeh" in page.text.lower()
+
+
+    def test_no_store_port_outlives_a_job(
+        self, pu_cluster: ClusterInfo, train_settings: Settings, client: Any
+    ) -> None:
+        from distributed import Variable
+
+        from tasks.training import launcher
+        from tasks.training.group import rendezvous_name, store_namespace
+        from tasks.training.spec import JobSpec
+        from tasks.training.store import JobStore
+        from tests.training.conftest import wait_for
+
+        store = JobStore(train_settings.job_store_url)
+        store.submit(JobSpec(name="short", epochs=2, batch_size=32, lr=0.05))
+        launcher.launch(
+            client,
+            store,
+            store.get("short"),
+            pu_workers(client)[:2],
+            checkpoint_root=train_settings.checkpoint_root,
+            timeout_s=30,
+        )
+        job = wait_for(store, "short", ("completed",), timeout_s=240)
+        name = rendezvous_name(store_namespace(train_settings.job_store_url), job.id, 1)
+        host, port = str(Variable(name, client=client).get(timeout=10)).rsplit(":", 1)
+        assert host == "127.0.0.1"
+        deadline = time.monotonic() + 30
+        while (host, int(port)) in _listening(pu_cluster.pids) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        sockets = _listening(pu_cluster.pids)
+        assert (host, int(port)) not in sockets, "rank 0's store still listens"
+        assert {ip for ip, _ in sockets} == {"127.0.0.1"}
 
 
 class TestPinning:
