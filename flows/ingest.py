@@ -88,7 +88,11 @@ def make_task_runner(settings: Settings) -> Any:
     from prefect_dask import DaskTaskRunner
 
     if settings.dask_address:
-        return DaskTaskRunner(address=settings.dask_address)
+        from tasks.training.security import dask_security
+
+        security = dask_security(settings)
+        kwargs = {"client_kwargs": {"security": security}} if security is not None else {}
+        return DaskTaskRunner(address=settings.dask_address, **kwargs)
     return DaskTaskRunner(
         cluster_class="distributed.LocalCluster",
         cluster_kwargs={

@@ -151,6 +151,7 @@ def launch_jobs(
             placement[job.name],
             checkpoint_root=settings.checkpoint_root,
             timeout_s=rank_timeout_s,
+            trusted_network=settings.trusted_network,
         )
         if generation is not None:
             launched.append(job.name)

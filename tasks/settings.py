@@ -185,6 +185,16 @@ class Settings(BaseSettings):
     reschedule_interval_s: int = Field(
         600, ge=1, description="Seconds between outer scheduling iterations."
     )
+    tls_dir: Path | None = Field(
+        Path("data/tls"),
+        description="Folder with the cluster's TLS files (ca.pem, node.pem, node-key.pem, made "
+        "by `tessera cluster certs`); when they exist the Dask cluster talks TLS only.",
+    )
+    trusted_network: bool = Field(
+        False,
+        description="Allow plain TCP off loopback (rank rendezvous and gloo, a job store "
+        "without sslmode): only on a network private to the cluster.",
+    )
     prefect_startup_timeout_s: float = Field(
         180.0,
         gt=0,
@@ -202,12 +212,20 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _absolute_paths(self) -> Settings:
         base = base_dir()
-        for name in ("data_dir", "checkpoint_root", "thumbnail_dir"):
-            value: Path = getattr(self, name)
-            if not value.expanduser().is_absolute():
+        for name in ("data_dir", "checkpoint_root", "thumbnail_dir", "tls_dir"):
+            value: Path | None = getattr(self, name)
+            if value is not None and not value.expanduser().is_absolute():
                 object.__setattr__(self, name, base / value.expanduser())
         object.__setattr__(self, "lancedb_uri", _resolve_uri(self.lancedb_uri, base))
         object.__setattr__(self, "job_store_url", _resolve_sqlalchemy_url(self.job_store_url, base))
+        return self
+
+    @model_validator(mode="after")
+    def _private_job_store(self) -> Settings:
+        # Imported here: settings must not pull the training package in at import time.
+        from tasks.training.security import check_job_store_url
+
+        check_job_store_url(self.job_store_url, self.trusted_network)
         return self
 
     @classmethod

@@ -8,6 +8,8 @@ Example:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from flows.cli import app, console, err_console
@@ -40,6 +42,34 @@ def up(
     console.print(f"cluster up at [bold]{info.address}[/bold] with {kind}")
     if info.dashboard:
         console.print(f"Dask dashboard: {info.dashboard}")
+
+
+@cluster_app.command("certs")
+def certs(
+    hosts: list[str] = typer.Argument(
+        None, help="Host names or addresses the cluster's nodes use (localhost is always in)."
+    ),
+    folder: Path | None = typer.Option(
+        None, "--dir", help="Where to write ca.pem, node.pem, node-key.pem (default: tls_dir)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace certificates that exist."),
+) -> None:
+    """Make a CA and a node certificate so the Dask cluster talks TLS only.
+
+    With the files in tls_dir (default data/tls), `tessera cluster up` starts the scheduler
+    and workers with TLS and every client connects with it. Copy the folder to each host.
+
+    Example: tessera cluster certs 10.0.0.5 gpu-node-1
+    """
+    from tasks.training.security import Certificates, make_certificates
+
+    settings = get_settings()
+    target = folder if folder is not None else settings.tls_dir or settings.data_dir / "tls"
+    if Certificates.in_folder(target).exist() and not force:
+        err_console.print(f"error: certificates exist in {target} (--force replaces them)")
+        raise typer.Exit(1)
+    files = make_certificates(target, list(hosts or []))
+    console.print(f"CA {files.ca}, node certificate {files.cert}, key {files.key}", markup=False)
 
 
 @cluster_app.command("down")

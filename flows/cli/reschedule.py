@@ -22,6 +22,7 @@ def reschedule(
     from flows.reschedule import reschedule_flow
     from tasks.sched.registry import POLICIES
     from tasks.training.cluster import ClusterError, cluster_address, is_reachable
+    from tasks.training.security import dask_security
 
     if policy not in POLICIES:
         err_console.print(
@@ -36,7 +37,7 @@ def reschedule(
             "or set TESSERA_DASK_ADDRESS"
         )
         raise typer.Exit(1)
-    if not is_reachable(address):
+    if not is_reachable(address, dask_security(settings)):
         err_console.print(
             f"[red]error:[/red] the Dask cluster at {address} does not answer "
             "(`tessera cluster up --pus N` starts one)"

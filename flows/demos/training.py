@@ -83,11 +83,12 @@ def run(settings: Settings) -> None:
     """Run the demo part (see the module docstring)."""
     from flows.reschedule import reschedule_flow
     from tasks.training.cluster import cluster_address, cluster_down, cluster_up, is_reachable
+    from tasks.training.security import dask_security
 
     settings.ensure_dirs()
     started_here = False
     address = cluster_address(settings)
-    if address is None or not is_reachable(address):
+    if address is None or not is_reachable(address, dask_security(settings)):
         with console.status("starting a 4-PU local Dask cluster"):
             info = cluster_up(settings, 4)
         started_here = True

@@ -138,8 +138,24 @@ def cluster_up(
     """
     if pus < 1:
         raise ClusterError(f"--pus: must be at least 1, got {pus}")
+    from tasks.training.security import (
+        InsecureNetworkError,
+        certificates,
+        dask_security,
+        require_private,
+        tls_cli_args,
+    )
+
+    files = certificates(settings)
+    if files is None:
+        try:
+            require_private(host, "Dask cluster", settings.trusted_network)
+        except InsecureNetworkError as exc:
+            raise ClusterError(str(exc)) from None
+    tls = tls_cli_args(files) if files is not None else []
+    security = dask_security(settings)
     existing = read_cluster(settings)
-    if existing is not None and is_reachable(existing.address):
+    if existing is not None and is_reachable(existing.address, security):
         raise ClusterError(f"a cluster is already up at {existing.address}; run `cluster down`")
     state = settings.data_dir / "state"
     state.mkdir(parents=True, exist_ok=True)
@@ -162,6 +178,7 @@ def cluster_up(
                 f"{host}:0",
                 "--scheduler-file",
                 str(sched_file),
+                *(["--protocol", "tls", *tls] if tls else []),
             ],
             state / "dask-scheduler.log",
         )
@@ -210,6 +227,7 @@ def cluster_up(
                     str(scratch),
                     "--preload",
                     "tasks.training.preload",
+                    *tls,
                 ],
                 state / f"dask-worker-{i}.log",
                 env,
@@ -220,7 +238,7 @@ def cluster_up(
     try:
         from distributed import Client
 
-        with Client(address, timeout=timeout_s) as client:
+        with Client(address, timeout=timeout_s, security=security) as client:
             client.wait_for_workers(slots, timeout=timeout_s)
             info = replace(info, dashboard=dashboard_link(client))
     except Exception as exc:
@@ -230,12 +248,12 @@ def cluster_up(
     return info
 
 
-def is_reachable(address: str, timeout_s: float = 5.0) -> bool:
-    """Whether a scheduler answers at ``address``."""
+def is_reachable(address: str, security: Any = None, timeout_s: float = 5.0) -> bool:
+    """Whether a scheduler answers at ``address`` (with ``security`` for a TLS cluster)."""
     try:
         from distributed import Client
 
-        with Client(address, timeout=timeout_s):
+        with Client(address, timeout=timeout_s, security=security):
             return True
     except Exception:
         return False
@@ -295,8 +313,10 @@ def connect(settings: Settings, timeout_s: float = 30.0) -> Any:
         )
     from distributed import Client
 
+    from tasks.training.security import dask_security
+
     try:
-        return Client(address, timeout=timeout_s)
+        return Client(address, timeout=timeout_s, security=dask_security(settings))
     except Exception as exc:
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 

@@ -34,6 +34,7 @@ class RankContext:
         threads: torch intra-op threads of this rank.
         sample_every_s: how often rank 0 writes a progress sample.
         max_steps: stop after this many steps of this launch (benchmarks); ``None``: no cap.
+        trusted_network: allow the rendezvous (plain TCP) off loopback.
     """
 
     job_id: int
@@ -49,6 +50,7 @@ class RankContext:
     threads: int = 1
     sample_every_s: float = 1.0
     max_steps: int | None = None
+    trusted_network: bool = False
 
 
 @dataclass

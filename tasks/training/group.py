@@ -23,6 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from tasks.training.context import RankContext
+from tasks.training.security import require_private
 
 __all__ = [
     "allreduce_probe",
@@ -148,6 +149,8 @@ def _rendezvous(ctx: RankContext) -> Any:
     var = Variable(rendezvous_name(store_namespace(ctx.store_url), ctx.job_id, ctx.generation))
     if ctx.rank == 0:
         host = worker_host()
+        # TCPStore and gloo have no TLS: off loopback only on a network said to be private.
+        require_private(host, "rank rendezvous (torch TCPStore, gloo)", ctx.trusted_network)
         _server.append(_listening_store(host, ctx.world_size, startup))
         store = dist.TCPStore(
             host, _server[0].port, ctx.world_size, is_master=False, timeout=startup

@@ -75,6 +75,7 @@ def launch(
     threads: int = 1,
     sample_every_s: float = 1.0,
     max_steps: int | None = None,
+    trusted_network: bool = False,
 ) -> int | None:
     """Start a queued job on ``workers`` (one rank each); returns the new generation.
 
@@ -102,6 +103,7 @@ def launch(
             threads=threads,
             sample_every_s=sample_every_s,
             max_steps=max_steps,
+            trusted_network=trusted_network,
         )
         future = client.submit(
             run_rank,
