@@ -10,6 +10,9 @@ use a GPU carry the Dask resource ``GPU=1`` when the cluster has GPU workers.
 Example:
     >>> if __name__ == "__main__":  # doctest: +SKIP
     ...     ingest(["clips/"], settings=Settings(lancedb_uri="/tmp/scenes"))
+
+``ingest_flow`` and ``backfill_flow`` are the Prefect flows (deployments, the UI); their
+parameters are plain values, never the settings object, which can hold credentials.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
+from prefect.states import Failed
 
+from flows.runtime import run_settings, settings_for_runs
 from tasks.settings import Settings, get_settings
 from tasks.video.discover import discover_videos
 from tasks.video.ingest import FileWork, describe_task, encode_task, probe_task
@@ -127,12 +132,12 @@ def _gpu_workers() -> bool:
 
 
 @flow(name="ingest-files", log_prints=False)
-def ingest_files(files: list[str], settings: Settings) -> list[FileReport]:
+def ingest_files(files: list[str]) -> list[FileReport]:
     """Run every file's stages on Dask and write finished files to the store.
 
     Args:
-        files: video files (already discovered).
-        settings: where the store is, which models to use.
+        files: video files (already discovered); the store and models come from the run's
+            settings (:func:`flows.runtime.run_settings`).
     """
     import dask
     from prefect.futures import as_completed
@@ -140,6 +145,7 @@ def ingest_files(files: list[str], settings: Settings) -> list[FileReport]:
     from tasks.video.store import SceneStore
 
     logger = get_run_logger()
+    settings = run_settings()
     store = SceneStore.open(settings.lancedb_uri)
     stored = frozenset(store.stored_hashes())
     gpu = _gpu_workers()
@@ -233,9 +239,9 @@ def resolve_settings(
     return base.model_copy(update=update) if update else base
 
 
-def _run(
-    paths: list[str], settings: Settings, modified_since: datetime | None, key: str
-) -> list[FileReport]:
+def _run(paths: list[str], settings: Settings, modified_since: datetime | None, key: str) -> Any:
+    """Discover, ingest on Dask, publish the report; a Failed state when any input failed
+    (the reports are its data), so a partial failure is not green in the Prefect UI."""
     logger = get_run_logger()
     found = discover_videos(paths, modified_since=modified_since)
     for problem in found.problems:
@@ -244,18 +250,32 @@ def _run(
     reports: list[FileReport] = []
     if found.videos:
         runner = ingest_files.with_options(task_runner=make_task_runner(settings))
-        reports = runner([str(v) for v in found.videos], settings)
+        with settings_for_runs(settings):
+            reports = runner([str(v) for v in found.videos])
     _publish(key, reports, found.problems)
     failed = [FileReport(p.split(": ", 1)[0], "failed", 0, 0.0, error=p) for p in found.problems]
-    return reports + failed
+    everything = reports + failed
+    bad = [r for r in everything if r.error]
+    if bad:
+        return Failed(
+            message=f"{len(bad)} of {len(everything)} inputs failed: "
+            + "; ".join(r.error for r in bad[:3]),
+            data=everything,
+        )
+    return everything
+
+
+def _reports(state: Any) -> list[FileReport]:
+    """The reports of a finished ingest or backfill run, whether it failed or not."""
+    value = state.result(raise_on_failure=False)
+    if isinstance(value, BaseException):
+        raise value
+    return list(value)
 
 
 @flow(name="ingest")
-def ingest(
-    paths: list[str],
-    db: str | None = None,
-    dask_address: str | None = None,
-    settings: Settings | None = None,
+def ingest_flow(
+    paths: list[str], db: str | None = None, dask_address: str | None = None
 ) -> list[FileReport]:
     """Ingest video files and folders (recursively) into the scene store.
 
@@ -263,17 +283,57 @@ def ingest(
         paths: files and folders.
         db: LanceDB URI (default: the setting).
         dask_address: an existing Dask scheduler (default: the setting, else a local cluster).
-        settings: settings to use instead of the process's own (tests, embedding).
+    """
+    settings = resolve_settings(run_settings(), db, dask_address)
+    return _run(paths, settings, None, "ingest-report")  # type: ignore[no-any-return]
+
+
+@flow(name="backfill")
+def backfill_flow(
+    source: str,
+    modified_since: datetime | None = None,
+    db: str | None = None,
+    dask_address: str | None = None,
+) -> list[FileReport]:
+    """Ingest every video under a folder or glob that is not stored yet.
+
+    Files whose content hash is already stored are skipped without decoding; bad files are
+    reported and passed over. A table artifact lists every file with its outcome; the run
+    fails when any file failed.
+
+    Args:
+        source: a folder (searched recursively) or a glob such as ``/media/**/*.mp4``.
+        modified_since: only files modified at or after this time.
+        db: LanceDB URI (default: the setting).
+        dask_address: an existing Dask scheduler (default: the setting, else a local cluster).
+    """
+    settings = resolve_settings(run_settings(), db, dask_address)
+    return _run([source], settings, modified_since, "backfill-report")  # type: ignore[no-any-return]
+
+
+def ingest(
+    paths: list[str],
+    db: str | None = None,
+    dask_address: str | None = None,
+    settings: Settings | None = None,
+) -> list[FileReport]:
+    """Run the ingest flow and return every input's report (failed ones included).
+
+    Args:
+        paths: files and folders.
+        db: LanceDB URI (default: the setting).
+        dask_address: an existing Dask scheduler (default: the setting, else a local cluster).
+        settings: settings to use instead of the process's own (never a flow parameter).
 
     Example:
         >>> reports = ingest(["talk.mp4"])  # doctest: +SKIP
         >>> reports[0].status  # doctest: +SKIP
         'written'
     """
-    return _run(paths, resolve_settings(settings, db, dask_address), None, "ingest-report")
+    with settings_for_runs(settings):
+        return _reports(ingest_flow(paths, db, dask_address, return_state=True))
 
 
-@flow(name="backfill")
 def backfill(
     source: str,
     modified_since: datetime | None = None,
@@ -281,21 +341,11 @@ def backfill(
     dask_address: str | None = None,
     settings: Settings | None = None,
 ) -> list[FileReport]:
-    """Ingest every video under a folder or glob that is not stored yet.
-
-    Files whose content hash is already stored are skipped without decoding; bad files are
-    reported and passed over. A table artifact lists every file with its outcome.
-
-    Args:
-        source: a folder (searched recursively) or a glob such as ``/media/**/*.mp4``.
-        modified_since: only files modified at or after this time.
-        db: LanceDB URI (default: the setting).
-        dask_address: an existing Dask scheduler (default: the setting, else a local cluster).
-        settings: settings to use instead of the process's own.
+    """Run the backfill flow and return every file's report (failed ones included).
 
     Example:
         >>> backfill("/media/archive", modified_since=datetime(2026, 1, 1))  # doctest: +SKIP
     """
-    return _run(
-        [source], resolve_settings(settings, db, dask_address), modified_since, "backfill-report"
-    )
+    with settings_for_runs(settings):
+        state = backfill_flow(source, modified_since, db, dask_address, return_state=True)
+        return _reports(state)

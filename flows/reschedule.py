@@ -30,9 +30,10 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from tasks.settings import Settings, get_settings
+from flows.runtime import run_settings, settings_for_runs
+from tasks.settings import Settings
 from tasks.training import launcher
-from tasks.training.cluster import connect, cores_per_node, pu_workers
+from tasks.training.cluster import ClusterError, connect, cores_per_node, pu_workers
 from tasks.training.estimate import sched_job
 from tasks.training.store import Job, JobStore
 
@@ -179,17 +180,45 @@ def _publish(store: JobStore, iteration: int, rows: list[dict[str, Any]], summar
     create_markdown_artifact(key="training-summary", markdown=summary)
 
 
+NOTHING_SCHEDULED: dict[str, Any] = {
+    "iteration": None,
+    "allocation": {},
+    "placement": {},
+    "stopped": [],
+    "launched": [],
+    "lost": [],
+    "capacity": 0,
+}
+
+
+def reschedule(settings: Settings | None = None, **parameters: Any) -> dict[str, Any]:
+    """Run one outer iteration (:func:`reschedule_flow`) with these settings.
+
+    Args:
+        settings: where the job store, checkpoints and cluster are (never a flow parameter:
+            they can hold credentials); the process's own if omitted.
+        parameters: the flow's parameters (``policy``, ``stop_timeout_s``, ``rank_timeout_s``).
+
+    Example:
+        >>> reschedule(Settings(), policy="doubling")["allocation"]  # doctest: +SKIP
+        {'digits-mlp': 2}
+    """
+    with settings_for_runs(settings):
+        return reschedule_flow(**parameters)  # type: ignore[no-any-return]
+
+
 @flow(name="reschedule", log_prints=False)
 def reschedule_flow(
-    settings: Settings | None = None,
     policy: str = "doubling-online",
     stop_timeout_s: float = 120.0,
     rank_timeout_s: float = 60.0,
 ) -> dict[str, Any]:
     """One outer iteration: refit, decide, stop the changed jobs, launch, record.
 
+    Settings come from :func:`flows.runtime.run_settings`. On a host with no training
+    cluster the run completes with "no cluster: nothing to schedule".
+
     Args:
-        settings: where the job store, checkpoints and cluster are; read once if omitted.
         policy: a policy name from :mod:`tasks.sched.registry` (the doubling heuristic).
         stop_timeout_s: how long to wait for stopped jobs to checkpoint.
         rank_timeout_s: rendezvous and collective timeout given to the ranks; bounds how long
@@ -199,10 +228,17 @@ def reschedule_flow(
         ``iteration``, ``allocation`` (job -> PUs), ``placement``, ``stopped``, ``launched``,
         ``lost`` and ``capacity``.
     """
-    settings = settings or get_settings()
+    settings = run_settings()
     log = get_run_logger()
+    try:
+        client = connect(settings)
+    except ClusterError as exc:
+        log.info("no cluster: nothing to schedule (%s)", exc)
+        create_markdown_artifact(
+            key="training-summary", markdown=f"### No cluster: nothing to schedule\n\n{exc}\n"
+        )
+        return dict(NOTHING_SCHEDULED)
     store = JobStore(settings.job_store_url)
-    client = connect(settings)
     try:
         lost = requeue_lost(client, store)
         workers = pu_workers(client)

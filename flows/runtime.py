@@ -35,6 +35,37 @@ SERVER_ADDRESS_FILE = "api-url"
 """Under ``PREFECT_HOME``: the API address of the server ``make serve`` runs."""
 
 
+_run_settings: list[Settings] = []
+
+
+@contextmanager
+def settings_for_runs(settings: Settings | None) -> Iterator[Settings]:
+    """Make ``settings`` the ones the flows run inside this block read (:func:`run_settings`).
+
+    Settings are never a flow parameter: Prefect stores parameters and shows them in its UI
+    and API, and settings can hold credentials (a database URL with a password). Flows take
+    plain parameters and read the rest here; the flow body runs in this process, so a
+    process-local stack is enough.
+
+    Example:
+        >>> with settings_for_runs(Settings(local_workers=1)):  # doctest: +SKIP
+        ...     ingest_flow(["talk.mp4"])
+    """
+    if settings is None:
+        yield run_settings()
+        return
+    _run_settings.append(settings)
+    try:
+        yield settings
+    finally:
+        _run_settings.pop()
+
+
+def run_settings() -> Settings:
+    """The settings of the innermost :func:`settings_for_runs`, else the process's own."""
+    return _run_settings[-1] if _run_settings else get_settings()
+
+
 class PrefectUnavailableError(RuntimeError):
     """No Prefect API could be reached or started (the message says which and why)."""
 

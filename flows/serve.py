@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flows.ingest import backfill, ingest
+from flows.ingest import backfill_flow, ingest_flow
 from flows.reschedule import reschedule_deployment
 from tasks.settings import Settings, get_settings
 
@@ -22,23 +22,31 @@ DeploymentFactory = Callable[[Settings], Any]
 """A function of the settings returning one ``RunnerDeployment`` (``flow.to_deployment``)."""
 
 
+# One writer per scene store: runs of a deployment queue behind each other. On a local
+# folder the store's file lock also serialises ingest against backfill; on object storage
+# this limit is what keeps index writes exactly-once.
+STORE_WRITERS = 1
+
+
 def ingest_deployment(settings: Settings) -> Any:
     """Ingest files and folders given in the UI's run form."""
-    return ingest.to_deployment(
+    return ingest_flow.to_deployment(
         name="ingest",
         description="Ingest video files and folders (recursive) into the scene store.",
-        parameters={"paths": ["data/samples"]},
+        parameters={"paths": [str(settings.data_dir / "samples")]},
         tags=["video"],
+        concurrency_limit=STORE_WRITERS,
     )
 
 
 def backfill_deployment(settings: Settings) -> Any:
     """Backfill a folder or glob, optionally only files modified since a time."""
-    return backfill.to_deployment(
+    return backfill_flow.to_deployment(
         name="backfill",
         description="Ingest every video under a folder or glob that is not stored yet.",
-        parameters={"source": "data/samples"},
+        parameters={"source": str(settings.data_dir / "samples")},
         tags=["video"],
+        concurrency_limit=STORE_WRITERS,
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,23 @@ def base_dir() -> Path:
     """
     cfg = config_file()
     return cfg.parent if cfg.is_file() else project_dir()
+
+
+_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@]*):(?P<pw>[^@/]*)@", re.I)
+_SECRET_QUERY = re.compile(
+    r"(?P<key>(password|secret|token|access_key|secret_access_key|sig)=)[^&]*", re.I
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with URL passwords and secret query values masked (``***``).
+
+    Example:
+        >>> redact("s3://bucket/x?aws_secret_access_key=abc&region=eu")
+        's3://bucket/x?aws_secret_access_key=***&region=eu'
+    """
+    text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    return _SECRET_QUERY.sub(lambda m: f"{m['key']}***", text)
 
 
 def _resolve_uri(uri: str, base: Path) -> str:
@@ -248,8 +266,16 @@ class Settings(BaseSettings):
             Path(self.lancedb_uri).mkdir(parents=True, exist_ok=True)
 
     def public_dict(self) -> dict[str, Any]:
-        """Settings as plain JSON-able values, for ``tessera config``."""
-        return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.model_dump().items()}
+        """Settings as plain JSON-able values with credentials masked, for ``tessera config``.
+
+        Example:
+            >>> Settings(job_store_url="postgresql://u:pw@127.0.0.1/j").public_dict()["job_store_url"]
+            'postgresql://u:***@127.0.0.1/j'
+        """
+        return {
+            k: redact(str(v)) if isinstance(v, str | Path) else v
+            for k, v in self.model_dump().items()
+        }
 
 
 @lru_cache(maxsize=1)

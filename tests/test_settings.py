@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from tasks.settings import Settings, packaged_model_dir
+from tasks.settings import Settings, packaged_model_dir, project_dir
 
 
 class TestDefaults:
@@ -15,10 +15,10 @@ class TestDefaults:
         assert Path(s.whisper_model).name == "model"
         assert (Path(s.embedding_model) / "config.json").is_file()
 
-    def test_generated_state_lives_under_data(self) -> None:
+    def test_generated_state_lives_under_the_projects_data(self) -> None:
         s = Settings()
-        assert s.lancedb_uri == "data/lancedb"
-        assert s.job_store_url == "sqlite:///data/state/jobs.db"
+        assert s.lancedb_uri == str(project_dir() / "data" / "lancedb")
+        assert s.job_store_url == f"sqlite:///{project_dir() / 'data' / 'state' / 'jobs.db'}"
         assert s.dask_address is None
         assert s.reschedule_interval_s == 600
 
@@ -57,3 +57,43 @@ class TestDirs:
         assert (settings.data_dir / "state").is_dir()
         assert settings.checkpoint_root.is_dir()
         assert Path(settings.lancedb_uri).is_dir()
+
+
+class TestRelativePaths:
+    def test_resolve_against_the_project_not_the_current_folder(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.delenv("TESSERA_CONFIG", raising=False)
+        s = Settings(lancedb_uri="scenes", thumbnail_dir=Path("thumbs"))
+        assert s.lancedb_uri == str(project_dir() / "scenes")
+        assert s.thumbnail_dir == project_dir() / "thumbs"
+
+    def test_resolve_against_the_toml_that_set_them(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        cfg = tmp_path / "site" / "tessera.toml"
+        cfg.parent.mkdir()
+        cfg.write_text('lancedb_uri = "scenes"\njob_store_url = "sqlite:///state/jobs.db"\n')
+        monkeypatch.setenv("TESSERA_CONFIG", str(cfg))
+        s = Settings()
+        assert s.lancedb_uri == str(cfg.parent / "scenes")
+        assert s.job_store_url == f"sqlite:///{cfg.parent / 'state' / 'jobs.db'}"
+        assert s.data_dir == cfg.parent / "data"
+
+    def test_object_store_and_absolute_values_are_kept(self) -> None:
+        assert Settings(lancedb_uri="s3://bucket/scenes").lancedb_uri == "s3://bucket/scenes"
+        assert Settings(job_store_url="sqlite:////srv/jobs.db").job_store_url == (
+            "sqlite:////srv/jobs.db"
+        )
+
+
+class TestSecrets:
+    def test_config_output_masks_credentials(self) -> None:
+        s = Settings(
+            job_store_url="postgresql+psycopg://tessera:hunter2@127.0.0.1/jobs",
+            lancedb_uri="s3://bucket/scenes?aws_secret_access_key=abc123&region=eu",
+        )
+        text = str(s.public_dict())
+        assert "hunter2" not in text and "abc123" not in text
+        assert "tessera:***@127.0.0.1" in text

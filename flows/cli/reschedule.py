@@ -19,7 +19,7 @@ def reschedule(
     """Refit, run the policy, stop changed jobs, launch new ones, record the allocation."""
     from rich.table import Table
 
-    from flows.reschedule import reschedule_flow
+    from flows.reschedule import reschedule as run_iteration
     from tasks.sched.registry import POLICIES
     from tasks.training.cluster import ClusterError, cluster_address, is_reachable
     from tasks.training.security import dask_security
@@ -50,7 +50,7 @@ def reschedule(
             err_console.status("outer iteration: refit, decide, stop, launch"),
             prefect_api(settings),
         ):
-            result = reschedule_flow(settings, policy=policy)
+            result = run_iteration(settings, policy=policy)
     except ClusterError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None

@@ -26,7 +26,7 @@ def ui_command(
 ) -> None:
     """Serve the web UI: search scenes and play them, browse videos, watch training jobs.
 
-    The encoder is loaded once at start; every search shares it. Videos and thumbnails are
+    The encoder is loaded once, in the background from start; every search shares it. Videos and thumbnails are
     served by store key only, never by a path from the request.
 
     Example: ``tessera ui --port 8800``
@@ -34,7 +34,7 @@ def ui_command(
     import uvicorn
 
     from flows.web.app import create_app
-    from tasks.video.store import StoreError
+    from tasks.video.store import SceneStore, StoreError
 
     settings = get_settings()
     if db:
@@ -45,9 +45,11 @@ def ui_command(
             markup=False,
         )
     try:
-        web = create_app(settings, prefect_url=prefect_url, preload=True)
+        # A store of another schema version is refused now, not on the first page view.
+        SceneStore.open(settings.lancedb_uri).count()
     except StoreError as exc:
         err_console.print(f"ui: {exc}", markup=False)
         raise typer.Exit(1) from exc
+    web = create_app(settings, prefect_url=prefect_url, preload=True)
     err_console.print(f"Tessera UI: http://{host}:{port}", markup=False, highlight=False)
     uvicorn.run(web, host=host, port=port, log_level="warning")

@@ -81,7 +81,7 @@ def plot_allocation(history: list[AllocationEntry], names: list[str], path: Path
 
 def run(settings: Settings) -> None:
     """Run the demo part (see the module docstring)."""
-    from flows.reschedule import reschedule_flow
+    from flows.reschedule import reschedule
     from tasks.training.cluster import cluster_address, cluster_down, cluster_up, is_reachable
     from tasks.training.security import dask_security
 
@@ -106,7 +106,7 @@ def run(settings: Settings) -> None:
                 spec = pending.pop(0)[1]
                 store.submit(spec)
                 console.print(f"[{elapsed:5.1f} s] submitted [bold]{spec.name}[/bold]")
-            result = reschedule_flow(settings, stop_timeout_s=60, rank_timeout_s=30)
+            result = reschedule(settings, stop_timeout_s=60, rank_timeout_s=30)
             mine = {n: c for n, c in result["allocation"].items() if n in names}
             console.print(
                 f"[{time.monotonic() - t0:5.1f} s] iteration {result['iteration']}: "

@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -74,7 +75,8 @@ def create_app(
         searcher: a loaded searcher to share (tests); by default one is loaded on the first
             search, or at once with ``preload``.
         prefect_url: the Prefect UI the jobs page links to.
-        preload: load the encoder now, so the first search is as fast as the rest.
+        preload: start loading the encoder now (in the background), so the first search
+            is as fast as the rest.
     """
     # No /docs or /redoc: FastAPI's pages load Swagger UI from a CDN; /openapi.json stays.
     app = FastAPI(
@@ -88,7 +90,11 @@ def create_app(
     app.state.prefect_url = prefect_url.rstrip("/")
     app.state.deployment_url = deployment_link(prefect_url)
     if preload:
-        _ = app.state.ctx.searcher
+        # Load the encoder beside serving: the library and jobs pages answer at once, and
+        # the first search waits (on the context's lock) only for what is left of the load.
+        threading.Thread(
+            target=lambda: app.state.ctx.searcher, name="load-encoder", daemon=True
+        ).start()
     app.include_router(api)
     app.include_router(media)
     app.include_router(pages)

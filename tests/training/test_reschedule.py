@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from flows.reschedule import reschedule_deployment, reschedule_flow
+from flows.reschedule import reschedule, reschedule_deployment
 from tasks.settings import Settings
 from tasks.training.spec import JobSpec
 from tasks.training.store import JobStore
@@ -32,7 +32,7 @@ class TestOuterLoop:
             if submitted < len(specs):
                 store.submit(specs[submitted])
                 submitted += 1
-            result = reschedule_flow(train_settings, stop_timeout_s=60, rank_timeout_s=30)
+            result = reschedule(train_settings, stop_timeout_s=60, rank_timeout_s=30)
             results.append(result)
             assert sum(result["allocation"].values()) <= PUS
             placed = [w for ws in result["placement"].values() for w in ws]
