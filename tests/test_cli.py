@@ -38,3 +38,28 @@ class TestRoot:
             check=True,
         )
         assert "config" in out.stdout
+
+
+class TestHelpTexts:
+    def test_reschedule_lists_exactly_the_registered_policies(self) -> None:
+        from flows.cli.reschedule import POLICY_NAMES
+        from tasks.sched.registry import POLICIES
+
+        assert sorted(POLICY_NAMES) == sorted(POLICIES)
+        out = runner.invoke(app, ["reschedule", "--help"], terminal_width=400)
+        assert all(name in out.output for name in POLICY_NAMES)
+
+    def test_help_reads_as_prose(self) -> None:
+        for args in (
+            ["--help"],
+            ["ingest", "--help"],
+            ["search", "--help"],
+            ["jobs", "submit", "--help"],
+            ["cluster", "up", "--help"],
+            ["reschedule", "--help"],
+            ["config", "--help"],
+        ):
+            out = runner.invoke(app, args, terminal_width=200)
+            assert out.exit_code == 0, out.output
+            assert "<bool>" not in out.output, args
+            assert "``" not in out.output, args

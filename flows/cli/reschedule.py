@@ -11,12 +11,33 @@ import typer
 from flows.cli import app, console, err_console
 from tasks.settings import get_settings
 
+# The registry's names, spelled out so that --help needs no scheduler import (a test keeps
+# the two equal).
+POLICY_NAMES: tuple[str, ...] = (
+    "doubling",
+    "doubling-goodput",
+    "doubling-online",
+    "doubling-online-claims",
+    "doubling-plus",
+    "doubling-restart-aware",
+    "doubling-srtf",
+    "doubling-srtf-goodput",
+    "fifo",
+    "optimus",
+    "tiresias",
+)
+
 
 @app.command("reschedule")
 def reschedule(
-    policy: str = typer.Option("doubling", help="Policy name from the scheduler registry."),
+    policy: str | None = typer.Option(
+        None,
+        help="Scheduling policy: one of " + ", ".join(POLICY_NAMES) + ". Default: the "
+        "reschedule flow's (the best policy that plans from online estimates).",
+    ),
 ) -> None:
-    """Refit, run the policy, stop changed jobs, launch new ones, record the allocation."""
+    """Run one outer iteration now: refit each job's estimates, run the policy, stop the
+    jobs whose PUs changed, launch new ones, record the allocation."""
     from rich.table import Table
 
     from flows.reschedule import reschedule as run_iteration
@@ -24,7 +45,7 @@ def reschedule(
     from tasks.training.cluster import ClusterError, cluster_address, is_reachable
     from tasks.training.security import dask_security
 
-    if policy not in POLICIES:
+    if policy is not None and policy not in POLICIES:
         err_console.print(
             f"[red]error:[/red] --policy: unknown policy {policy!r} ({', '.join(sorted(POLICIES))})"
         )
@@ -50,7 +71,8 @@ def reschedule(
             err_console.status("outer iteration: refit, decide, stop, launch"),
             prefect_api(settings),
         ):
-            result = run_iteration(settings, policy=policy)
+            chosen = {} if policy is None else {"policy": policy}
+            result = run_iteration(settings, **chosen)
     except ClusterError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
