@@ -26,8 +26,8 @@ def ui_command(
 ) -> None:
     """Serve the web UI: search scenes and play them, browse videos, watch training jobs.
 
-    The encoder is loaded once, in the background from start; every search shares it. Videos and thumbnails are
-    served by store key only, never by a path from the request.
+    The encoder is loaded once, in the background from the start; every search shares it.
+    Videos and thumbnails are served by store key only, never by a path from the request.
 
     Example: ``tessera ui --port 8800``
     """
