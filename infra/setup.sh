@@ -33,7 +33,9 @@ if ! uv=$(bash infra/uv.sh); then
 fi
 
 # uv sync is itself a no-op when .venv matches uv.lock.
-"$uv" sync --frozen --quiet
+# Compiled bytecode: without it every cold command compiles torch and transformers again
+# where PYTHONDONTWRITEBYTECODE is set (15 s of a cold search); a no-op once done.
+"$uv" sync --frozen --quiet --compile-bytecode
 mkdir -p data/logs
 
 # Prefect's home and SQLite database are the project's own (data/prefect); migrate it once
