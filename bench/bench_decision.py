@@ -78,37 +78,40 @@ def run(num_jobs: int, capacity: int, reps: int) -> None:
 
 def run_online(num_jobs: int, capacity: int, reps: int, refresh: float) -> None:
     """Views from online estimates + allocate, doubling-online vs Optimus greedy."""
-    rng = random.Random(2025)
-    estimates = random_estimates(random.Random(2024), num_jobs)
-    for est in estimates:
-        est.sched_job()  # the speed fits happen as steps arrive, before any decision
-    online = get_policy(DEFAULT_ONLINE)
-    optimus = OptimusOraclePolicy()
-    online.allocate([e.sched_job() for e in estimates], capacity)  # warm the cost caches
+    policies: dict[str, Policy] = {
+        DEFAULT_ONLINE: get_policy(DEFAULT_ONLINE),
+        "optimus": OptimusOraclePolicy(),
+    }
+    # One identical set of estimators per policy, so neither warms the other's caches.
+    estimates = {name: random_estimates(random.Random(2024), num_jobs) for name in policies}
+    for name, policy in policies.items():
+        # The speed fits happen as steps arrive, before any decision; one decision warms up.
+        policy.allocate([e.sched_job() for e in estimates[name]], capacity)
     # The estimators live as long as their jobs: move them out of the collector's way, as a
     # long-running scheduler would (gc.freeze); otherwise a full collection over 10,000
     # estimators lands inside some decisions and not others.
     gc.collect()
     gc.freeze()
-    cpu: dict[str, list[float]] = {"online": [], "optimus": []}
+    cpu: dict[str, list[float]] = {name: [] for name in policies}
     views_ms: list[float] = []
-    for _ in range(reps):
-        for name, policy in (("online", online), ("optimus", optimus)):
-            # Untimed: what the jobs report between two decisions.
-            for est in estimates:
+    for rep in range(reps):
+        for name, policy in policies.items():
+            # Untimed: what the jobs report between two decisions (the same for both sets).
+            rng = random.Random(rep)
+            for est in estimates[name]:
                 est.record_progress(est.epoch, est.progress + 1.0)
                 if rng.random() < refresh:
                     sqr, var = est.grad or (1.0, 1.0)
                     est.record_gradient(sqr, var * rng.uniform(0.9, 1.1))
             start = time.process_time()
-            views = [e.sched_job(1, 0.0) for e in estimates]
+            views = [e.sched_job(1, 0.0) for e in estimates[name]]
             built = time.process_time()
             policy.allocate(views, capacity)
             cpu[name].append((time.process_time() - start) * 1e3)
-            if name == "online":
+            if name == DEFAULT_ONLINE:
                 views_ms.append((built - start) * 1e3)
     (o_best, o_med), (g_best, g_med) = (
-        (min(c), statistics.median(c)) for c in (cpu["online"], cpu["optimus"])
+        (min(c), statistics.median(c)) for c in (cpu[DEFAULT_ONLINE], cpu["optimus"])
     )
     print(
         f"{num_jobs:,} jobs on {capacity:,} PUs, online estimates included "

@@ -58,6 +58,7 @@ __all__ = [
     "TimeFn",
     "per_pu_gain",
     "plan_doubling",
+    "rate_gain",
     "total_time",
 ]
 
@@ -76,6 +77,18 @@ def per_pu_gain(job: SchedJob, n: int, m: int, t_n: float, t_m: float) -> float:
         20.0
     """
     return (t_n - t_m) / (m - n)
+
+
+def rate_gain(job: SchedJob, n: int, m: int, t_n: float, t_m: float) -> float:
+    """Completion rate added per PU by going from ``n`` to ``m`` PUs.
+
+    Example:
+        >>> rate_gain(SchedJob("a", 0.0, lambda n: 1.0), 1, 2, 10.0, 5.0)  # 1/5 - 1/10
+        0.1
+    """
+    if t_m <= 0:
+        return math.inf
+    return (1.0 / t_m - 1.0 / t_n) / (m - n)
 
 
 def job_time(job: SchedJob, n: int) -> float:
@@ -120,6 +133,7 @@ def plan_doubling(
     leftover: Literal["partial", "idle"] = "idle",
     record_steps: bool = True,
     job_times: Sequence[Callable[[int], float]] | None = None,
+    restart_charge: float = 0.0,
 ) -> DoublingPlan:
     """Run the doubling heuristic once.
 
@@ -132,6 +146,9 @@ def plan_doubling(
         record_steps: keep the list of steps (turn off for very large decisions).
         job_times: one ``n -> seconds`` function per job, in the order of ``jobs``; replaces
             ``time_of`` (callers that bind per-job functions once save a call per evaluation).
+        restart_charge: seconds added to a job's time at any count other than its
+            ``current_pus`` (a waiting job's first start included): PUs move only when the
+            move gains more than a restart loses.
 
     Returns:
         The PUs of every job that got any, in the order they started (input order when every
@@ -167,7 +184,11 @@ def plan_doubling(
         fns = [functools.partial(time_of, j) for j in jobs]
     names = [j.name for j in jobs]
     max_pus = [j.max_pus for j in jobs]
+    # The two scores the registered policies use are inlined (a call per proposal otherwise).
     claims_score = score is per_pu_gain
+    rate_score = score is rate_gain
+    charge = restart_charge
+    current = [j.current_pus for j in jobs] if charge else []
     n = [0] * count
     t = [math.inf] * count
     started: list[int] = []
@@ -176,6 +197,10 @@ def plan_doubling(
     # Phase 1: first PUs, by priority then shortest remaining time then arrival then name.
     mins = [j.min_pus for j in jobs]
     t_min = [f(lo) for f, lo in zip(fns, mins, strict=True)]
+    if charge:
+        t_min = [
+            v + charge if lo != c else v for v, lo, c in zip(t_min, mins, current, strict=True)
+        ]
     total_min = sum(mins)
     if not record_steps and total_min <= capacity:
         # Every job that can run starts, so the order changes nothing: skip the sort.
@@ -203,10 +228,18 @@ def plan_doubling(
     # decision; a plain loop was a third slower).
     targets = [(i, 2 * n[i] if 2 * n[i] <= max_pus[i] else max_pus[i]) for i in started]
     proposals = [(i, m, fns[i](m)) for i, m in targets if m > n[i]]
+    if charge:
+        proposals = [(i, m, v + charge if m != current[i] else v) for i, m, v in proposals]
     heap: list[tuple[float, str, int, int, float]]
     if claims_score:
         heap = [
             ((t_m - t[i]) / (m - n[i]), names[i], i, m, t_m)
+            for i, m, t_m in proposals
+            if t_m < t[i]
+        ]
+    elif rate_score:
+        heap = [
+            ((1.0 / t[i] - 1.0 / t_m) / (m - n[i]) if t_m > 0 else -math.inf, names[i], i, m, t_m)
             for i, m, t_m in proposals
             if t_m < t[i]
         ]
@@ -232,9 +265,13 @@ def plan_doubling(
             m = max_pus[i]
         if m > cur:
             t_m = fns[i](m)
+            if charge and m != current[i]:
+                t_m += charge
             if t_m < t_cur:
                 if claims_score:
                     sc = (t_cur - t_m) / (m - cur)
+                elif rate_score:
+                    sc = (1.0 / t_m - 1.0 / t_cur) / (m - cur) if t_m > 0 else math.inf
                 else:
                     sc = score(jobs[i], cur, m, t_cur, t_m)
                 push(heap, (-sc, names[i], i, m, t_m))
@@ -247,6 +284,8 @@ def plan_doubling(
         m, t_m = cur, math.inf
         for k in range(cur + 1, min(2 * cur, max_pus[i], cur + limit) + 1):
             t_k = fns[i](k)
+            if charge and k != current[i]:
+                t_k += charge
             if t_k < t_m:
                 m, t_m = k, t_k
         if t_m < t[i]:

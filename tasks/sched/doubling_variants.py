@@ -35,7 +35,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from tasks.sched.doubling import per_pu_gain, plan_doubling
+from tasks.sched.doubling import per_pu_gain, plan_doubling, rate_gain
 from tasks.sched.online import Information
 from tasks.sched.placement import PlacementRule
 from tasks.sched.policy import Assignment, SchedJob
@@ -52,18 +52,6 @@ def srpt_gain(job: SchedJob, n: int, m: int, t_n: float, t_m: float) -> float:
         0.05
     """
     return (t_n - t_m) / ((m - n) * t_n * t_n) if t_n > 0 else math.inf
-
-
-def rate_gain(job: SchedJob, n: int, m: int, t_n: float, t_m: float) -> float:
-    """Completion rate added per PU by going from ``n`` to ``m`` PUs.
-
-    Example:
-        >>> rate_gain(SchedJob("a", 0.0, lambda n: 1.0), 1, 2, 10.0, 5.0)  # 1/5 - 1/10
-        0.1
-    """
-    if t_m <= 0:
-        return math.inf
-    return (1.0 / t_m - 1.0 / t_n) / (m - n)
 
 
 class DoublingVariant:
@@ -118,23 +106,14 @@ class DoublingVariant:
             return best_t
 
         # One time function per job, bound once: a 10,000-job decision makes ~26,000 calls.
-        charge = self.restart_s
         times: list[Callable[[int], float]] = []
         for job in jobs:
-            base: Callable[[int], float]
             if self.goodput and job.best_time_at is not None:
-                # Charge and best batch in one call (two fewer Python calls an evaluation).
-                times.append(
-                    functools.partial(_charged_best, job.best_time_at, job.current_pus, charge)
-                )
-                continue
-            if self.goodput and job.remaining_time_at is not None and job.batch_sizes:
-                base = functools.partial(min_over_batches, job)
+                times.append(job.best_time_at)
+            elif self.goodput and job.remaining_time_at is not None and job.batch_sizes:
+                times.append(functools.partial(min_over_batches, job))
             else:
-                base = job.remaining_time
-            times.append(
-                functools.partial(_charged, base, job.current_pus, charge) if charge else base
-            )
+                times.append(job.remaining_time)
 
         plan = plan_doubling(
             jobs,
@@ -143,6 +122,7 @@ class DoublingVariant:
             score=self.score,
             leftover=self.leftover,
             record_steps=False,
+            restart_charge=self.restart_s,
         )
         by_name = {job.name: job for job in jobs} if self.goodput else {}
         # Assignments are immutable: share one per (PUs, batch) (10,000 jobs, a few dozen).
@@ -151,20 +131,8 @@ class DoublingVariant:
         for name, pus in plan.pus.items():
             batch = None
             if self.goodput:
-                best_at = by_name[name].best_time_at
-                batch = best_at(pus)[1] if best_at is not None else best_batch.get((name, pus))
+                best_at = by_name[name].best_batch_at
+                batch = best_at(pus) if best_at is not None else best_batch.get((name, pus))
             key = (pus, batch)
             out[name] = shared.get(key) or shared.setdefault(key, Assignment(pus, batch))
         return out
-
-
-def _charged_best(
-    best_time_at: Callable[[int], tuple[float, int]], current: int, charge: float, n: int
-) -> float:
-    t = best_time_at(n)[0]
-    return t + charge if n != current else t
-
-
-def _charged(base: Callable[[int], float], current: int, charge: float, n: int) -> float:
-    # Any count other than the current one restarts the job (a waiting job's first start too).
-    return base(n) + charge if n != current else base(n)

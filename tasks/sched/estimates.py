@@ -175,6 +175,7 @@ class JobEstimates:
         self._spec_per_epoch = spec.examples_per_epoch / spec.init_batch_size
         self._best: dict[int, tuple[float, int]] = {}
         self._step_cache: dict[tuple[int, int], float] = {}
+        self._gains: dict[float, float] = {}
         self._work = 0.0
         self._lo, self._hi = spec.min_pus, spec.max_pus
         self._view: SchedJob | None = None
@@ -209,6 +210,7 @@ class JobEstimates:
             self.grad = (sqr, var)
             self._cost.clear()
             self._best.clear()
+            self._gains.clear()
 
     def record_progress(
         self, epoch: int, progress: float, epoch_fraction: float | None = None
@@ -275,8 +277,11 @@ class JobEstimates:
 
     def gain(self, batch: float) -> float:
         """Predicted progress per step at total ``batch`` (1 at the initial batch)."""
-        sqr, var = self.grad if self.grad is not None else (1.0, self.noise_prior)
-        return predicted_gain(batch, self.spec.init_batch_size, sqr, var)
+        value = self._gains.get(batch)
+        if value is None:
+            sqr, var = self.grad if self.grad is not None else (1.0, self.noise_prior)
+            value = self._gains[batch] = predicted_gain(batch, self.spec.init_batch_size, sqr, var)
+        return value
 
     def progress_per_epoch(self) -> float:
         """Statistical progress one epoch takes, from the progress curve (or the spec)."""
@@ -398,13 +403,16 @@ class JobEstimates:
             return math.inf
         return self._work * self.cost(n, b)
 
-    def _best_time(self, n: int) -> tuple[float, int]:
+    def _best_time(self, n: int) -> float:
         if n < self._lo or n > self._hi:
-            return math.inf, self.batch
+            return math.inf
         found = self._best.get(n)
         if found is None:
             found = self.best_cost(n)
-        return self._work * found[0], found[1]
+        return self._work * found[0]
+
+    def _best_batch(self, n: int) -> int:
+        return self.best_cost(n)[1]
 
     def sched_job(self, current_pus: int = 0, attained_pu_s: float = 0.0) -> SchedJob:
         """The policies' view for one decision (remaining work computed now).
@@ -438,6 +446,7 @@ class JobEstimates:
                     "remaining_time_at": self._time_at if spec.batch_sizes else None,
                     "batch_sizes": spec.batch_sizes,
                     "best_time_at": self._best_time if spec.batch_sizes else None,
+                    "best_batch_at": self._best_batch if spec.batch_sizes else None,
                 },
             )
             return view

@@ -38,10 +38,10 @@ class SchedJob:
         priority: larger runs first where a policy must order jobs.
         remaining_time_at: optional ``(n, batch_size) -> seconds`` for policies that also
             choose the batch size; ``batch_sizes`` lists the sizes it accepts.
-        best_time_at: optional ``n -> (seconds, batch_size)``: the least remaining time on
-            ``n`` PUs over ``batch_sizes`` and the size that gives it, for jobs that can
-            answer it faster than one ``remaining_time_at`` call per size (online estimates
-            cache it); batch-choosing policies use it when present.
+        best_time_at: optional ``n -> seconds``: the least remaining time on ``n`` PUs over
+            ``batch_sizes``, for jobs that answer it faster than one ``remaining_time_at``
+            call per size (online estimates cache it); ``best_batch_at`` gives the size.
+            Batch-choosing policies use them when present.
     """
 
     name: str
@@ -55,7 +55,8 @@ class SchedJob:
     priority: int = 0
     remaining_time_at: Callable[[int, int], float] | None = None
     batch_sizes: tuple[int, ...] = field(default=())
-    best_time_at: Callable[[int], tuple[float, int]] | None = None
+    best_time_at: Callable[[int], float] | None = None
+    best_batch_at: Callable[[int], int] | None = None
 
 
 @dataclass(frozen=True)

@@ -139,8 +139,10 @@ class TestView:
         view = est.sched_job(current_pus=2, attained_pu_s=5.0)
         assert set(vars(view)) == {f.name for f in fields(SchedJob)}
         assert (view.current_pus, view.attained_pu_s, view.max_pus) == (2, 5.0, 16)
-        t, b = view.best_time_at(4)  # type: ignore[misc]
-        assert t == min(view.remaining_time_at(4, s) for s in view.batch_sizes)  # type: ignore[misc]
-        assert view.remaining_time_at(4, b) == t  # type: ignore[misc]
+        assert view.best_time_at is not None and view.best_batch_at is not None
+        assert view.remaining_time_at is not None
+        t, b = view.best_time_at(4), view.best_batch_at(4)
+        assert t == min(view.remaining_time_at(4, s) for s in view.batch_sizes)
+        assert view.remaining_time_at(4, b) == t
         assert view.remaining_time(4) == view.remaining_time_at(4, 128)  # type: ignore[misc]
         assert view.remaining_time(17) == math.inf
