@@ -9,6 +9,8 @@ timing:
   HTTP connection;
 * ``in-process``: :meth:`SceneSearcher.search` in this process (the floor).
 
+The three take turns query by query, so a busy moment of the machine hits all of them.
+
 The store holds the hand-written catalogue scenes repeated under many video names (real
 encoder vectors), so its size is set without ingesting hours of video.
 
@@ -27,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from tasks.settings import Settings, apply_offline_env
 
@@ -75,80 +78,92 @@ def pct(values: list[float], q: float) -> float:
     return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def time_cli(uri: str, queries: list[str]) -> list[float]:
-    """Seconds per query through ``tessera search -`` (warm: the process stays up)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "search", "-", "--json", "--limit", "5", "--db", uri],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        bufsize=1,
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    try:
-        times = []
-        for i, query in enumerate(queries[:3] + queries):
-            start = time.perf_counter()
-            proc.stdin.write(query + "\n")
-            proc.stdin.flush()
-            proc.stdout.readline()
-            if i >= 3:  # the first three warm up caches and the thread pool
-                times.append(time.perf_counter() - start)
-        return times
-    finally:
-        proc.stdin.close()
-        proc.wait(timeout=60)
+class CliPath:
+    """``tessera search -`` kept running: one query per stdin line, one JSON line back."""
+
+    def __init__(self, uri: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", "search", "-", "--json", "-k", "5", "--db", uri],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+        )
+
+    def __call__(self, query: str) -> None:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(query + "\n")
+        self.proc.stdin.flush()
+        if not self.proc.stdout.readline():
+            raise RuntimeError("tessera search - exited")
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
 
 
-def time_api(uri: str, queries: list[str]) -> list[float]:
-    """Seconds per query through ``GET /api/search`` of a running ``tessera ui``."""
-    import httpx
+class ApiPath:
+    """``tessera ui`` under uvicorn, asked ``GET /api/search`` on a kept-alive connection."""
 
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "ui", "--port", str(port), "--db", uri],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(base_url=base, timeout=30) as client:
-            deadline = time.monotonic() + 180
-            while True:
-                try:
-                    if client.get("/api/videos").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("tessera ui did not start")
-                time.sleep(0.5)
-            times = []
-            for i, query in enumerate(queries[:3] + queries):
-                start = time.perf_counter()
-                r = client.get("/api/search", params={"q": query, "limit": 5})
-                r.raise_for_status()
-                if i >= 3:
-                    times.append(time.perf_counter() - start)
-            return times
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    def __init__(self, uri: str) -> None:
+        import httpx
+
+        port = _free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", "ui", "--port", str(port), "--db", uri],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if self.client.get("/api/videos").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("tessera ui did not start")
+            time.sleep(0.5)
+
+    def __call__(self, query: str) -> None:
+        self.client.get("/api/search", params={"q": query, "limit": 5}).raise_for_status()
+
+    def close(self) -> None:
+        self.client.close()
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
 
 
-def time_in_process(uri: str, queries: list[str], settings: Settings) -> list[float]:
-    """Seconds per :meth:`SceneSearcher.search` call in this process."""
-    from tasks.video.search import SceneSearcher
+class InProcessPath:
+    """:meth:`SceneSearcher.search` in this process (no transport at all)."""
 
-    searcher = SceneSearcher.open(settings, uri)
+    def __init__(self, uri: str, settings: Settings) -> None:
+        from tasks.video.search import SceneSearcher
+
+        self.searcher = SceneSearcher.open(settings, uri)
+
+    def __call__(self, query: str) -> None:
+        self.searcher.search(query, 5)
+
+    def close(self) -> None:
+        pass
+
+
+def time_paths(paths: dict[str, Any], queries: list[str]) -> dict[str, list[float]]:
+    """Seconds per query per path; the paths take turns query by query, so that the
+    machine's changing load falls on all of them alike. Three warm-up queries each."""
     for query in queries[:3]:
-        searcher.search(query, 5)
-    times = []
+        for run in paths.values():
+            run(query)
+    times: dict[str, list[float]] = {name: [] for name in paths}
     for query in queries:
-        start = time.perf_counter()
-        searcher.search(query, 5)
-        times.append(time.perf_counter() - start)
+        for name, run in paths.items():
+            start = time.perf_counter()
+            run(query)
+            times[name].append(time.perf_counter() - start)
     return times
 
 
@@ -167,11 +182,17 @@ def main() -> None:
         t0 = time.perf_counter()
         build_store(uri, args.rows, settings)
         print(f"store: {args.rows} rows written in {time.perf_counter() - t0:.1f} s")
-        results = {
-            "in-process": time_in_process(uri, queries, settings),
-            "cli": time_cli(uri, queries),
-            "api": time_api(uri, queries),
-        }
+        paths: dict[str, Any] = {}
+        try:
+            # The model loads in each process first (the API's in the background: the
+            # first warm-up query waits for it), then nothing but queries is timed.
+            paths["in-process"] = InProcessPath(uri, settings)
+            paths["cli"] = CliPath(uri)
+            paths["api"] = ApiPath(uri)
+            results = time_paths(paths, queries)
+        finally:
+            for path in paths.values():
+                path.close()
     cli_p50 = pct(results["cli"], 0.5)
     print(f"{'path':<12}{'p50 ms':>9}{'p90 ms':>9}{'p50/cli':>9}   ({len(queries)} queries)")
     for name, times in results.items():
