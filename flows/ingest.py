@@ -96,8 +96,8 @@ def make_task_runner(settings: Settings) -> Any:
         from tasks.training.security import dask_security
 
         security = dask_security(settings)
-        kwargs = {"client_kwargs": {"security": security}} if security is not None else {}
-        return DaskTaskRunner(address=settings.dask_address, **kwargs)
+        client_kwargs = {"security": security} if security is not None else None
+        return DaskTaskRunner(address=settings.dask_address, client_kwargs=client_kwargs)
     return DaskTaskRunner(
         cluster_class="distributed.LocalCluster",
         cluster_kwargs={
@@ -285,7 +285,7 @@ def ingest_flow(
         dask_address: an existing Dask scheduler (default: the setting, else a local cluster).
     """
     settings = resolve_settings(run_settings(), db, dask_address)
-    return _run(paths, settings, None, "ingest-report")  # type: ignore[no-any-return]
+    return _run(paths, settings, None, "ingest-report")
 
 
 @flow(name="backfill")
@@ -308,7 +308,7 @@ def backfill_flow(
         dask_address: an existing Dask scheduler (default: the setting, else a local cluster).
     """
     settings = resolve_settings(run_settings(), db, dask_address)
-    return _run([source], settings, modified_since, "backfill-report")  # type: ignore[no-any-return]
+    return _run([source], settings, modified_since, "backfill-report")
 
 
 def ingest(

@@ -204,7 +204,7 @@ def reschedule(settings: Settings | None = None, **parameters: Any) -> dict[str,
         {'digits-mlp': 2}
     """
     with settings_for_runs(settings):
-        return reschedule_flow(**parameters)  # type: ignore[no-any-return]
+        return reschedule_flow(**parameters)
 
 
 @flow(name="reschedule", log_prints=False)

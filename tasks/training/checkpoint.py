@@ -220,7 +220,7 @@ def rng_states() -> dict[str, Any]:
         "torch": torch.get_rng_state(),
         "numpy": {
             "name": str(name),
-            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "keys": torch.from_numpy(np.asarray(keys).astype(np.int64)),
             "pos": int(pos),
             "has_gauss": int(has_gauss),
             "cached_gaussian": float(cached),

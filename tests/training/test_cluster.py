@@ -73,7 +73,6 @@ class TestListening:
         assert page.status_code == 200
         assert "bokeh" in page.text.lower()
 
-
     def test_no_store_port_outlives_a_job(
         self, pu_cluster: ClusterInfo, train_settings: Settings, client: Any
     ) -> None:

@@ -17,7 +17,7 @@ runner = CliRunner()
 
 
 def test_train_sizes_match_the_workloads() -> None:
-    assert TRAIN_SIZES == {"digits": len(digits(0)[0]), "sequences": len(sequences(seed=0)[0])}
+    assert {"digits": len(digits(0)[0]), "sequences": len(sequences(seed=0)[0])} == TRAIN_SIZES
 
 
 @pytest.mark.parametrize(

@@ -106,7 +106,7 @@ class TestCliFaults:
         with locked(db, hold_s=30):
             result = runner.invoke(app, ["jobs", "submit", str(spec)])
         assert result.exit_code == 1, result.output
-        assert "Traceback" not in result.output and result.exception is None or isinstance(
+        assert ("Traceback" not in result.output and result.exception is None) or isinstance(
             result.exception, SystemExit
         )
         lines = [line for line in result.output.splitlines() if line.strip()]

@@ -18,10 +18,14 @@ def whole(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 10-s mp4 with its index (moov) up front, as a faststart copy would have."""
     out = tmp_path_factory.mktemp("trunc") / "whole.mp4"
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"testsrc=duration={SECONDS}:size=160x120:rate=25",
-         "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-movflags", "+faststart", str(out)],
+        [
+            *("ffmpeg", "-v", "error", "-f", "lavfi"),
+            *("-i", f"testsrc=duration={SECONDS}:size=160x120:rate=25"),
+            *("-c:v", "libx264", "-preset", "ultrafast", "-g", "25"),
+            *("-movflags", "+faststart", str(out)),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     return out
 
 
