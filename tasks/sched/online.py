@@ -56,6 +56,8 @@ class OnlineConfig:
             keeps a job from jumping on a guess).
         step_noise: log-normal sigma of an observed step time.
         prior_weight: strength of the prior in the speed fit (``SpeedModel.fit``).
+        first_step_s: seconds of a one-GPU step assumed before the job's first observation
+            (only its first decision uses it; the shape is rescaled to the first step).
     """
 
     fixed: float = 0.35
@@ -68,22 +70,24 @@ class OnlineConfig:
     explore: float = 0.0
     step_noise: float = 0.05
     prior_weight: float = 0.1
+    first_step_s: float = 0.1
 
     def prior(self, per_gpu_batch: int) -> SpeedParams:
-        """The prior for a job starting at ``per_gpu_batch`` (a one-GPU step of 1 s).
+        """The prior for a job starting at ``per_gpu_batch`` (a one-GPU step of ``first_step_s``).
 
         Example:
             >>> round(OnlineConfig().prior(100).c1, 6)
-            0.0065
+            0.00065
         """
+        s = self.first_step_s
         return SpeedParams(
-            c0=self.fixed,
-            c1=(1.0 - self.fixed) / max(1, per_gpu_batch),
-            g_intra=self.g_intra,
-            l_intra=self.l_intra,
-            g_inter=self.g_inter,
-            l_inter=self.l_inter,
-            c_dist=self.dist,
+            c0=s * self.fixed,
+            c1=s * (1.0 - self.fixed) / max(1, per_gpu_batch),
+            g_intra=s * self.g_intra,
+            l_intra=s * self.l_intra,
+            g_inter=s * self.g_inter,
+            l_inter=s * self.l_inter,
+            c_dist=s * self.dist,
         )
 
 

@@ -21,7 +21,7 @@ from tasks.sched.online import information_of
 from tasks.sched.policy import Policy
 
 # Restart charge of ``doubling-online``, chosen on workloads 1-4 (docs/sched-core.md).
-ONLINE_RESTART_S = 300.0
+ONLINE_RESTART_S = 200.0
 
 POLICIES: dict[str, Callable[[], Policy]] = {
     "fifo": FifoPolicy,
