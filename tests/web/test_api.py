@@ -239,3 +239,37 @@ def test_ui_binds_to_localhost_by_default(monkeypatch: pytest.MonkeyPatch, web_e
     out = CliRunner().invoke(app, ["ui", "--db", web_env.settings.lancedb_uri])
     assert out.exit_code == 0, out.output
     assert (seen["app"], seen["host"], seen["port"]) == ("the app", "127.0.0.1", 8800)
+
+
+def test_deployment_link_asks_prefect_for_the_id() -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from flows.web.app import deployment_link
+
+    asked: list[str] = []
+
+    class Prefect(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            body = json.dumps({"id": "0b9c-42"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Prefect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        link = deployment_link(base)
+        assert link() == f"{base}/deployments/deployment/0b9c-42"
+        assert link() == f"{base}/deployments/deployment/0b9c-42"  # remembered: asked once
+        assert asked == ["/api/deployments/name/reschedule/reschedule"]
+    finally:
+        server.shutdown()
