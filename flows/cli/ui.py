@@ -16,7 +16,9 @@ from tasks.settings import get_settings
 @app.command("ui")
 def ui_command(
     host: str = typer.Option(
-        "127.0.0.1", "--host", help="Address to bind; 127.0.0.1 keeps it on this machine."
+        "127.0.0.1",
+        "--host",
+        help="Address to bind; off loopback only with TESSERA_TRUSTED_NETWORK=true.",
     ),
     port: int = typer.Option(8800, "--port", min=1, max=65535, help="Port to listen on."),
     db: str | None = typer.Option(None, "--db", help="LanceDB URI (default: the setting)."),
@@ -34,16 +36,18 @@ def ui_command(
     import uvicorn
 
     from flows.web.app import create_app
+    from tasks.training.security import InsecureNetworkError, require_private
     from tasks.video.store import SceneStore, StoreError
 
     settings = get_settings()
     if db:
         settings = settings.model_copy(update={"lancedb_uri": db})
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        err_console.print(
-            f"ui: listening on {host}: anyone who can reach it can search and play your videos",
-            markup=False,
-        )
+    try:
+        # Plain HTTP and no login: off loopback only where the cluster's network is trusted.
+        require_private(host, "tessera ui (plain HTTP, no login)", settings.trusted_network)
+    except InsecureNetworkError as exc:
+        err_console.print(f"ui: {exc}", markup=False)
+        raise typer.Exit(2) from exc
     try:
         # A store of another schema version is refused now, not on the first page view.
         SceneStore.open(settings.lancedb_uri).count()

@@ -273,3 +273,19 @@ def test_deployment_link_asks_prefect_for_the_id() -> None:
         assert asked == ["/api/deployments/name/reschedule/reschedule"]
     finally:
         server.shutdown()
+
+
+def test_ui_refuses_to_listen_off_loopback_untrusted(
+    monkeypatch: pytest.MonkeyPatch, web_env: WebEnv
+) -> None:
+    import uvicorn
+
+    import flows.cli.ui
+    from flows.cli import app
+
+    untrusted = web_env.settings.model_copy(update={"trusted_network": False})
+    monkeypatch.setattr(flows.cli.ui, "get_settings", lambda: untrusted)
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("must not serve"))
+    out = CliRunner().invoke(app, ["ui", "--host", "0.0.0.0", "--db", web_env.settings.lancedb_uri])
+    assert out.exit_code == 2
+    assert out.output.startswith("ui: tessera ui (plain HTTP, no login) on 0.0.0.0: plain TCP")
