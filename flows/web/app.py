@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from flows.web.api import api, media
@@ -23,6 +24,7 @@ from flows.web.pages import pages
 from tasks import __version__
 from tasks.settings import Settings
 from tasks.video.search import SceneSearcher
+from tasks.video.store import StoreError
 
 STATIC = Path(__file__).parent / "static"
 PREFECT_URL = "http://127.0.0.1:4200"
@@ -95,6 +97,12 @@ def create_app(
         threading.Thread(
             target=lambda: app.state.ctx.searcher, name="load-encoder", daemon=True
         ).start()
+
+    @app.exception_handler(StoreError)
+    def store_unusable(request: Request, exc: StoreError) -> JSONResponse:
+        # A store of another schema version (or gone): one line, not a traceback page.
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
     app.include_router(api)
     app.include_router(media)
     app.include_router(pages)

@@ -289,3 +289,19 @@ def test_ui_refuses_to_listen_off_loopback_untrusted(
     out = CliRunner().invoke(app, ["ui", "--host", "0.0.0.0", "--db", web_env.settings.lancedb_uri])
     assert out.exit_code == 2
     assert out.output.startswith("ui: tessera ui (plain HTTP, no login) on 0.0.0.0: plain TCP")
+
+
+def test_store_of_another_version_is_one_line_503(tmp_path: Path, web_env: WebEnv) -> None:
+    import lancedb
+    import pyarrow as pa
+
+    from flows.web.app import create_app
+
+    uri = str(tmp_path / "old")
+    schema = pa.schema([pa.field("key", pa.string())], metadata={b"tessera.schema_version": b"0"})
+    lancedb.connect(uri).create_table("scenes", schema=schema)
+    app = create_app(web_env.settings.model_copy(update={"lancedb_uri": uri}))
+    with TestClient(app) as c:
+        r = c.get("/api/videos")
+    assert r.status_code == 503
+    assert "has schema version 0" in r.json()["detail"]
