@@ -26,7 +26,11 @@ from datetime import datetime
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import (
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 from prefect.states import Failed
 
 from flows.runtime import run_settings, settings_for_runs
@@ -161,6 +165,9 @@ def ingest_files(files: list[str]) -> list[FileReport]:
         stage_of[encoded] = (path, "encode")
 
     reports: dict[str, FileReport] = {}
+    bar = create_progress_artifact(
+        progress=0.0, key="ingest-progress", description=f"{len(files)} files: stored so far"
+    )
     for future in as_completed(list(stage_of)):
         path, stage = stage_of[future]
         work: FileWork = future.result()
@@ -169,6 +176,7 @@ def ingest_files(files: list[str]) -> list[FileReport]:
             continue
         reports[path] = _finish(store, work, started[path])
         _emit(path, "store", work)
+        update_progress_artifact(bar, progress=100.0 * len(reports) / len(files))  # type: ignore[arg-type]
         report = reports[path]
         if report.error:
             logger.warning(report.error)

@@ -23,11 +23,17 @@ Example:
 
 from __future__ import annotations
 
+import base64
+import re
 from collections import defaultdict
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+)
 from prefect.cache_policies import NO_CACHE
 
 from flows.runtime import run_settings, settings_for_runs
@@ -177,7 +183,30 @@ def _publish(store: JobStore, iteration: int, rows: list[dict[str, Any]], summar
             }
         )
     create_table_artifact(key="training-progress", table=progress, description="Per-job progress")
-    create_markdown_artifact(key="training-summary", markdown=summary)
+    for job in store.jobs(("queued", "running", "stopping")):
+        create_progress_artifact(
+            progress=min(100.0, 100.0 * job.epoch / max(1, job.spec.epochs)),
+            key=f"job-{_artifact_key(job.name)}",
+            description=f"{job.name}: epoch {job.epoch} of {job.spec.epochs}, {job.pus} PUs",
+        )
+    create_markdown_artifact(key="training-summary", markdown=summary + _chart(store))
+
+
+def _artifact_key(name: str) -> str:
+    """Prefect artifact keys allow lowercase letters, digits and dashes only."""
+    return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-") or "job"
+
+
+def _chart(store: JobStore) -> str:
+    """The PU allocation over time as an inline SVG image in markdown (no file, no URL)."""
+    from flows.web.chart import allocation_svg
+
+    rows = [
+        {"iteration": a.iteration, "at": a.at, "job": a.job, "pus": a.pus, "capacity": a.capacity}
+        for a in store.allocations()
+    ]
+    svg = base64.b64encode(allocation_svg(rows).encode()).decode()
+    return f"\n#### PU allocation over time\n\n![PU allocation](data:image/svg+xml;base64,{svg})\n"
 
 
 NOTHING_SCHEDULED: dict[str, Any] = {

@@ -31,7 +31,7 @@ def ui_command(
     The encoder is loaded once, in the background from the start; every search shares it.
     Videos and thumbnails are served by store key only, never by a path from the request.
 
-    Example: ``tessera ui --port 8800``
+    Example: tessera ui --port 8800
     """
     import uvicorn
 

@@ -69,7 +69,7 @@ def list_videos(
 ) -> None:
     """List the ingested videos: path, content hash, scenes, duration, when ingested.
 
-    Example: ``tessera videos list --json``
+    Example: tessera videos list --json
     """
     from rich.table import Table
 
@@ -120,7 +120,7 @@ def remove_video(
 
     The video file itself is never touched.
 
-    Example: ``tessera videos remove narrated.mp4``
+    Example: tessera videos remove narrated.mp4
     """
     store = _open(db, "remove")
     found = _find(store, video, "remove")
@@ -150,7 +150,7 @@ def export_video(
 ) -> None:
     """Export a video's transcript as subtitles, one cue per scene with speech.
 
-    Example: ``tessera videos export narrated.mp4 --format srt -o narrated.srt``
+    Example: tessera videos export narrated.mp4 --format srt -o narrated.srt
     """
     from tasks.video.export import FORMATS, subtitles
 

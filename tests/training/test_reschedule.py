@@ -56,6 +56,23 @@ class TestOuterLoop:
             by_iteration[a.iteration] = by_iteration.get(a.iteration, 0) + a.pus
         assert max(by_iteration.values()) <= PUS
         assert jobs["mlp-a"].metric is not None and jobs["mlp-a"].metric >= 0.9
+        self._check_artifacts()
+
+    @staticmethod
+    def _check_artifacts() -> None:
+        """Each run published the allocation chart (inline SVG) and per-job progress."""
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+        with get_client(sync_client=True) as client:
+            summary = client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["training-summary"]))
+            )
+            progress = client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["job-mlp-a"]))
+            )
+        assert any("data:image/svg+xml;base64," in str(a.data) for a in summary)
+        assert progress and all(a.type == "progress" for a in progress)
 
 
 class TestDeployment:
