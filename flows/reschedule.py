@@ -43,6 +43,10 @@ from tasks.training.cluster import ClusterError, connect, cores_per_node, pu_wor
 from tasks.training.estimate import sched_job
 from tasks.training.store import Job, JobStore
 
+# These tasks talk to the Dask scheduler and the job store, whose faults can pass. Repeating
+# them is safe: every state change is conditional on the job's current state and launch.
+SERVICE_RETRIES: dict[str, Any] = {"retries": 2, "retry_delay_seconds": [2, 10]}
+
 
 def _host(address: str) -> str:
     return address.split("://", 1)[-1].rsplit(":", 1)[0]
@@ -117,7 +121,7 @@ def place_workers(
     return result
 
 
-@task(name="requeue-lost-jobs", cache_policy=NO_CACHE)
+@task(name="requeue-lost-jobs", cache_policy=NO_CACHE, **SERVICE_RETRIES)
 def requeue_lost(client: Any, store: JobStore) -> list[str]:
     """Queue again running jobs whose ranks vanished (dead workers)."""
     lost = launcher.reap_lost(client, store)
@@ -126,7 +130,7 @@ def requeue_lost(client: Any, store: JobStore) -> list[str]:
     return lost
 
 
-@task(name="stop-changed-jobs", cache_policy=NO_CACHE)
+@task(name="stop-changed-jobs", cache_policy=NO_CACHE, **SERVICE_RETRIES)
 def stop_changed(client: Any, store: JobStore, jobs: list[Job], timeout_s: float) -> list[str]:
     """Ask jobs to stop at a step boundary and wait until they checkpointed; returns the stuck."""
     for job in jobs:
@@ -136,7 +140,7 @@ def stop_changed(client: Any, store: JobStore, jobs: list[Job], timeout_s: float
     return [store.get(j).name for j in busy]
 
 
-@task(name="launch-jobs", cache_policy=NO_CACHE)
+@task(name="launch-jobs", cache_policy=NO_CACHE, **SERVICE_RETRIES)
 def launch_jobs(
     client: Any,
     store: JobStore,
