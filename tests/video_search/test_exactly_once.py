@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from tasks.video.encode import MODALITIES, SceneVectors
+from tasks.video.probe import probe_video
 from tasks.video.records import Scene
 from tasks.video.store import SceneStore
+from tests.video_search.conftest import Library
 
 DIM = 8
 VIDEOS = 6
@@ -105,3 +107,47 @@ class TestAtomicReplacement:
         store.write_video(new[0].video, new[0].video_hash, new, new_vec)
         assert store.count() == 2 * SCENES
         assert len(store.scenes_of("/videos/v1.mp4")) == SCENES
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+class TestRacingFlowRuns:
+    def test_two_ingest_runs_of_one_folder_store_every_scene_once(
+        self, tmp_path: Path, library: Library, dask_cluster: str
+    ) -> None:
+        import os
+        import shutil
+
+        from prefect.settings import PREFECT_API_URL
+
+        folder = tmp_path / "clips"
+        folder.mkdir()
+        shutil.copy(library.no_audio, folder / "a.mov")
+        shutil.copy(library.narrated, folder / "b.mp4")
+        uri = str(tmp_path / "lancedb")
+        env = {
+            **os.environ,
+            "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+            "TESSERA_DATA_DIR": str(tmp_path / "data"),
+            "TESSERA_THUMBNAIL_DIR": str(tmp_path / "thumbs"),
+        }
+        args = [sys.executable, "-m", "flows.cli", "ingest", str(folder), "--db", uri]
+        runs = [
+            subprocess.Popen(
+                [*args, "--dask-address", dask_cluster],
+                env=env,
+                cwd=Path(__file__).resolve().parents[2],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        outputs = [run.communicate(timeout=600)[0] for run in runs]
+        assert all(run.returncode == 0 for run in runs), outputs
+        stored = keys(uri)
+        assert len(stored) == len(set(stored)) > 0
+        assert {k.split(":")[0] for k in stored} == {
+            probe_video(folder / "a.mov").content_hash,
+            probe_video(folder / "b.mp4").content_hash,
+        }
