@@ -163,11 +163,13 @@ def plan_doubling(
     """
     if capacity < 0:
         raise ValueError(f"capacity must be >= 0, got {capacity}")
-    seen: set[str] = set()
-    for j in jobs:
-        if j.name in seen:
-            raise ValueError(f"jobs: job name {j.name!r} appears twice; names must be unique")
-        seen.add(j.name)
+    names = [j.name for j in jobs]
+    if len(set(names)) != len(names):  # one set in C; the loop below only names the culprit
+        seen: set[str] = set()
+        for name in names:
+            if name in seen:
+                raise ValueError(f"jobs: job name {name!r} appears twice; names must be unique")
+            seen.add(name)
 
     steps: list[DoublingStep] = []
     free = capacity
@@ -182,7 +184,6 @@ def plan_doubling(
         fns = [j.remaining_time for j in jobs]
     else:
         fns = [functools.partial(time_of, j) for j in jobs]
-    names = [j.name for j in jobs]
     max_pus = [j.max_pus for j in jobs]
     # The two scores the registered policies use are inlined (a call per proposal otherwise).
     claims_score = score is per_pu_gain

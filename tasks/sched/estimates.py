@@ -176,6 +176,7 @@ class JobEstimates:
         self._best: dict[int, tuple[float, int]] = {}
         self._step_cache: dict[tuple[int, int], float] = {}
         self._gains: dict[float, float] = {}
+        self._steps_by_n: dict[int, list[tuple[int, float, float]]] = {}
         self._work = 0.0
         self._lo, self._hi = spec.min_pus, spec.max_pus
         self._view: SchedJob | None = None
@@ -252,6 +253,7 @@ class JobEstimates:
             self._cost.clear()
             self._best.clear()
             self._step_cache.clear()
+            self._steps_by_n.clear()
         return self._model
 
     def _fit(self) -> SpeedModel:
@@ -381,13 +383,41 @@ class JobEstimates:
         and the batch size that gives it (cached like :meth:`cost`)."""
         found = self._best.get(n)
         if found is None or self._model is None:
+            if self._model is None:
+                self.model  # noqa: B018 - refit first (it clears the caches)
+            # The step seconds of every feasible size on n PUs survive a new gradient
+            # measurement; after one, only the gains are redone (a tight loop, no calls).
+            row = self._steps_by_n.get(n)
+            if row is None:
+                row = self._steps_by_n[n] = self._feasible_steps(n)
+            gains = self._gains
+            sqr, var = self.grad if self.grad is not None else (1.0, self.noise_prior)
+            init = self.spec.init_batch_size
             found = (math.inf, self.batch)
-            for b in self.spec.batch_sizes or (self.batch,):
-                c = self.cost(n, b)
+            for b, total, step in row:
+                g = gains.get(total)
+                if g is None:
+                    # predicted_gain, inlined: after a gradient measurement this loop is all
+                    # a decision recomputes for the job.
+                    if math.isinf(var) or var + sqr <= 0:
+                        g = predicted_gain(total, init, sqr, var)
+                    else:
+                        g = (var + sqr) / (var / (total / init) + sqr)
+                    gains[total] = g
+                c = step / g
                 if c < found[0]:
                     found = (c, b)
             self._best[n] = found
         return found
+
+    def _feasible_steps(self, n: int) -> list[tuple[int, float, float]]:
+        """``(batch, total batch, step seconds)`` of each accepted size that runs on ``n``."""
+        out = []
+        for b in self.spec.batch_sizes or (self.batch,):
+            if math.isfinite(self.cost(n, b)):
+                total = b * n if self.spec.batch_per_pu else b
+                out.append((b, float(total), self._step_cache[n, b]))
+        return out
 
     # The view's time functions read the work frozen by the last sched_job() call.
     def _time(self, n: int) -> float:
@@ -412,7 +442,8 @@ class JobEstimates:
         return self._work * found[0]
 
     def _best_batch(self, n: int) -> int:
-        return self.best_cost(n)[1]
+        found = self._best.get(n)
+        return (found or self.best_cost(n))[1]
 
     def sched_job(self, current_pus: int = 0, attained_pu_s: float = 0.0) -> SchedJob:
         """The policies' view for one decision (remaining work computed now).
