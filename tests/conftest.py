@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,10 @@ from tasks.settings import OFFLINE_ENV, Settings
 
 for _key, _value in OFFLINE_ENV.items():
     os.environ.setdefault(_key, _value)
+# Before Prefect is imported: the tests' Prefect home is their own, never ~/.prefect nor the
+# project's data/prefect (the test harness brings its own database too).
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="tessera-test-prefect-")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
