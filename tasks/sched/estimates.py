@@ -80,6 +80,8 @@ class TrainingSpec:
         priority: larger runs first.
         pus_per_node: PUs per node (PUs are packed onto the fewest nodes).
         cores_per_node: cores that CPU PU workers of a node share (``None``: devices).
+        accumulate: a total batch whose per-PU share exceeds ``max_local_bsz`` runs with
+            gradient accumulation (AdaptDL's rule); ``False``: it cannot run.
         metric_increasing: the per-epoch metric grows (accuracy) rather than falls (loss).
         target: stop at this metric; ``None`` stops where the curve flattens or at the budget.
     """
@@ -101,6 +103,7 @@ class TrainingSpec:
     priority: int = 0
     pus_per_node: int = 4
     cores_per_node: int | None = None
+    accumulate: bool = True
     metric_increasing: bool = False
     target: float | None = None
 
@@ -293,6 +296,14 @@ class JobEstimates:
 
     def remaining_progress(self) -> float:
         """Estimated statistical progress still to make (steps at the initial batch)."""
+        left, per_epoch = self._left()
+        return left * per_epoch
+
+    def remaining_epochs(self) -> float:
+        """Estimated epochs still to train (budget, or Optimus's curve with a history)."""
+        return self._left()[0]
+
+    def _left(self) -> tuple[float, float]:
         ends, epoch = self.epoch_ends, self.epoch
         per_epoch = ends[-1] / len(ends) if ends else self._spec_per_epoch
         fraction = self.epoch_fraction
@@ -303,7 +314,7 @@ class JobEstimates:
         if not self.history:
             # The budget alone (what remaining_epochs returns without a history), inlined:
             # a 10,000-job decision computes this for every job.
-            return max(0.0, self.spec.max_epochs - done) * per_epoch
+            return max(0.0, self.spec.max_epochs - done), per_epoch
         hist = ([e for e, _ in self.history], [v for _, v in self.history])
         left = remaining_epochs(
             done,
@@ -312,7 +323,7 @@ class JobEstimates:
             increasing=self.spec.metric_increasing,
             target=self.spec.target,
         )
-        return left * per_epoch
+        return left, per_epoch
 
     def max_pus(self) -> int:
         """Most PUs a policy may give now: the spec's bound, capped by exploration."""
@@ -328,6 +339,8 @@ class JobEstimates:
         spec = self.spec
         if spec.batch_per_pu:
             atomic, accum = batch, 0
+        elif not spec.accumulate:
+            atomic, accum = -(-batch // n), 0
         else:
             atomic, accum = batch_split(
                 batch, n, spec.init_batch_size, spec.max_local_bsz, spec.max_batch_size
@@ -359,7 +372,11 @@ class JobEstimates:
                     spec.max_local_bsz is None or batch <= spec.max_local_bsz
                 )
             else:
-                ok = n * spec.min_local_bsz <= batch
+                ok = n * spec.min_local_bsz <= batch and (
+                    spec.accumulate
+                    or spec.max_local_bsz is None
+                    or -(-batch // n) <= spec.max_local_bsz
+                )
             if ok:
                 # Step times survive a new gradient measurement; only the gain is redone.
                 step = self._step_cache.get(key)

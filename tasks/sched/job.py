@@ -1,4 +1,4 @@
-"""The scheduling view of a live training job.
+"""The scheduling view of a live training job (a thin front of :mod:`tasks.sched.estimates`).
 
 A :class:`JobView` collects what the reschedule loop learns about a job while it runs
 (measured steps, the loss or metric after each epoch, PU bounds) and turns it, once per outer
@@ -20,9 +20,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from tasks.sched.convergence import remaining_epochs
+from tasks.sched.estimates import JobEstimates, TrainingSpec
 from tasks.sched.policy import SchedJob
-from tasks.sched.speed import SpeedModel, SpeedParams, SpeedSample, core_share, nodes_for
+from tasks.sched.speed import SpeedModel, SpeedParams, SpeedSample
 
 __all__ = ["JobView", "SpeedSample"]
 
@@ -81,8 +81,7 @@ class JobView:
     target: float | None = None
     samples: list[SpeedSample] = field(default_factory=list)
     history: list[tuple[float, float]] = field(default_factory=list)
-    _model: SpeedModel | None = field(default=None, init=False, repr=False, compare=False)
-    _epochs_left: float | None = field(default=None, init=False, repr=False, compare=False)
+    _estimates: JobEstimates | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.examples_per_epoch < 1:
@@ -99,7 +98,7 @@ class JobView:
     def record_step(self, sample: SpeedSample) -> None:
         """Add one measured step; the model is refitted at the next :meth:`refresh`."""
         self.samples.append(sample)
-        self._model = None
+        self._estimates = None
 
     def record_epoch(self, epoch: float, value: float) -> None:
         """Add the loss (metric) measured after ``epoch`` epochs and advance ``epochs_done``."""
@@ -107,35 +106,64 @@ class JobView:
             raise ValueError(f"job {self.name!r}: epoch {epoch} value is not finite ({value})")
         self.history.append((epoch, value))
         self.epochs_done = max(self.epochs_done, epoch)
-        self._epochs_left = None
+        self._estimates = None
 
     def refresh(self) -> None:
         """Refit the speed function and the remaining-epochs estimate (once per outer iteration)."""
-        self._model = SpeedModel.fit(self.samples, self.speed_prior)
-        hist = None
-        if self.history:
-            hist = ([e for e, _ in self.history], [v for _, v in self.history])
-        self._epochs_left = remaining_epochs(
-            self.epochs_done,
-            self.max_epochs,
-            hist,
-            increasing=self.metric_increasing,
-            target=self.target,
+        self._estimates = self._build()
+
+    def _build(self) -> JobEstimates:
+        # The estimates themselves live in tasks.sched.estimates (one module for the
+        # simulator's online policies, the reschedule flow and this view). A total batch over
+        # a PU's memory cannot run here (no accumulation), and other batch sizes scale
+        # perfectly (no gradient noise is measured), as this view always assumed.
+        est = JobEstimates(
+            TrainingSpec(
+                name=self.name,
+                arrival_s=self.arrival_s,
+                max_epochs=self.max_epochs,
+                examples_per_epoch=self.examples_per_epoch,
+                init_batch_size=self.batch_size,
+                batch_size=self.batch_size,
+                batch_sizes=self.batch_sizes,
+                max_local_bsz=self.max_per_pu_batch,
+                batch_per_pu=self.batch_per_pu,
+                min_pus=self.min_pus,
+                max_pus=self.max_pus,
+                requested_pus=self.requested_pus,
+                priority=self.priority,
+                pus_per_node=self.pus_per_node,
+                cores_per_node=self.cores_per_node,
+                accumulate=False,
+                metric_increasing=self.metric_increasing,
+                target=self.target,
+            ),
+            speed_prior=self.speed_prior,
+            noise_prior=math.inf,
         )
+        for sample in self.samples:
+            est.record_step(sample)
+        per_epoch = self.examples_per_epoch / self.batch_size
+        for epoch, value in self.history:
+            est.history.append((epoch, value))
+        whole = int(self.epochs_done)
+        est.record_progress(whole, self.epochs_done * per_epoch, self.epochs_done - whole)
+        return est
+
+    @property
+    def estimates(self) -> JobEstimates:
+        if self._estimates is None:
+            self.refresh()
+        assert self._estimates is not None
+        return self._estimates
 
     @property
     def model(self) -> SpeedModel:
-        if self._model is None:
-            self.refresh()
-        assert self._model is not None
-        return self._model
+        return self.estimates.model
 
     @property
     def epochs_left(self) -> float:
-        if self._epochs_left is None:
-            self.refresh()
-        assert self._epochs_left is not None
-        return self._epochs_left
+        return self.estimates.remaining_epochs()
 
     def remaining_time_at(self, n: int, batch_size: int) -> float:
         """Seconds to finish on ``n`` PUs with total batch ``batch_size``; ``inf`` if it can't run.
@@ -146,25 +174,7 @@ class JobView:
             >>> j.remaining_time_at(2, 64)  # 100 steps x 32 per PU x 0.01 s
             32.0
         """
-        return self._time(n, batch_size, self.model, self.epochs_left)
-
-    def _time(self, n: int, batch_size: int, model: SpeedModel, epochs_left: float) -> float:
-        if n < self.min_pus or n > self.max_pus:
-            return math.inf
-        if self.batch_per_pu:
-            # Every PU needs a full batch of examples in each step.
-            if n * batch_size > self.examples_per_epoch:
-                return math.inf
-            per_pu, batch_size = batch_size, batch_size * n
-        elif n > batch_size:
-            return math.inf
-        else:
-            per_pu = -(-batch_size // n)
-        if self.max_per_pu_batch is not None and per_pu > self.max_per_pu_batch:
-            return math.inf
-        steps = epochs_left * self.examples_per_epoch / batch_size
-        share = core_share(min(n, self.pus_per_node), self.cores_per_node)
-        return steps * model.step_seconds(n, nodes_for(n, self.pus_per_node), per_pu, share)
+        return self.estimates.remaining_time_at(n, batch_size)
 
     def remaining_time(self, n: int) -> float:
         """Seconds to finish on ``n`` PUs at the job's own batch size."""
@@ -176,24 +186,4 @@ class JobView:
         Samples recorded after this call do not change the returned job's times.
         """
         self.refresh()
-        model, left, batch = self.model, self.epochs_left, self.batch_size
-
-        def remaining_time_at(n: int, b: int) -> float:
-            return self._time(n, b, model, left)
-
-        def remaining_time(n: int) -> float:
-            return self._time(n, batch, model, left)
-
-        return SchedJob(
-            name=self.name,
-            arrival_s=self.arrival_s,
-            remaining_time=remaining_time,
-            min_pus=self.min_pus,
-            max_pus=self.max_pus,
-            requested_pus=self.requested_pus,
-            current_pus=self.current_pus,
-            attained_pu_s=self.attained_pu_s,
-            priority=self.priority,
-            remaining_time_at=remaining_time_at if self.batch_sizes else None,
-            batch_sizes=self.batch_sizes,
-        )
+        return self.estimates.sched_job(self.current_pus, self.attained_pu_s)
