@@ -5,7 +5,7 @@ the claims-faithful heuristic trails: restarts, the share of GPU time lost to re
 utilisation, and the mean JCT per application (where the time goes).
 
 Run:
-    uv run python bench/bench_doubling_family.py          # doubling, doubling-srtf, doubling-plus
+    uv run python bench/bench_doubling_family.py          # doubling, -srtf, -plus, -online
     uv run python bench/bench_doubling_family.py --full   # every doubling variant + baselines
     uv run python bench/bench_doubling_family.py --policy doubling --workloads 1,2
 Needs ../shared/traces/pollux (or --traces DIR).
@@ -22,11 +22,11 @@ from pathlib import Path
 
 from tasks.sched.apps import load_apps
 from tasks.sched.experiments import PUBLISHED_MEAN_JCT_S
-from tasks.sched.registry import get_policy
+from tasks.sched.registry import get_policy, information
 from tasks.sched.simulator import SimConfig, SimResult, simulate
 from tasks.sched.traces import TraceError, find_traces_dir, read_workload
 
-QUICK = ["doubling", "doubling-srtf", "doubling-plus"]
+QUICK = ["doubling", "doubling-srtf", "doubling-plus", "doubling-online"]
 FULL = [
     "doubling",
     "doubling-restart-aware",
@@ -34,6 +34,8 @@ FULL = [
     "doubling-srtf",
     "doubling-srtf-goodput",
     "doubling-plus",
+    "doubling-online-claims",
+    "doubling-online",
     "optimus",
     "tiresias",
 ]
@@ -42,7 +44,8 @@ APPS = ["cifar10", "ncf", "bert", "deepspeech2", "yolov3", "imagenet"]
 
 def restart_gpu_share(result: SimResult, restart_s: float) -> float:
     """GPU-seconds spent restarting over all GPU-seconds used."""
-    lost, prev = 0.0, {}
+    lost = 0.0
+    prev: dict[str, int] = {}
     for _, alloc in result.timeline:
         lost += sum(restart_s * n for name, n in alloc.items() if prev.get(name, 0) != n)
         prev = alloc
@@ -84,7 +87,9 @@ def main() -> None:
                     per_app[job.application].append(job.jct_s)
         elapsed = time.perf_counter() - start
         cells = " | ".join(f"{m:.0f}" for m in means)
-        rows.append(f"| {name} (ours) | {cells} | {statistics.fmean(means):.0f} |")
+        rows.append(
+            f"| {name} (ours, {information(name)}) | {cells} | {statistics.fmean(means):.0f} |"
+        )
         app_cells = " | ".join(
             f"{statistics.fmean(per_app[a]):.0f}" if per_app[a] else "-" for a in APPS
         )
