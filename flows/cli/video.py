@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -89,18 +91,76 @@ def ingest_command(
     if not good:
         err_console.print("ingest: nothing to ingest", markup=False)
         raise typer.Exit(1)
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from tasks.video.discover import discover_videos
 
     found = discover_videos(good)
     if not found.videos:
         err_console.print("ingest: no video files found under the given paths", markup=False)
         raise typer.Exit(1)
+
+    def run() -> list[Any]:
+        from flows.ingest import ingest
+
+        return ingest(good, settings=settings)
+
+    ok = _run_with_progress(settings, [str(v) for v in found.videos], run, len(problems))
+    if ok == 0:
+        raise typer.Exit(1)
+
+
+@app.command("backfill")
+def backfill_command(
+    source: str = typer.Argument(..., help="A folder (searched recursively) or a glob."),
+    since: datetime | None = typer.Option(
+        None,
+        "--since",
+        formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+        help="Only files modified at or after this time.",
+    ),
+    db: str | None = typer.Option(None, "--db", help="LanceDB URI (default: the setting)."),
+    dask_address: str | None = typer.Option(
+        None, "--dask-address", help="Existing Dask scheduler (default: a local cluster)."
+    ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Show the Prefect and Dask logs on the terminal too."
+    ),
+) -> None:
+    """Ingest every video under a folder or glob that is not stored yet (the backfill flow).
+
+    Files already stored are skipped without decoding; files that fail are reported and
+    passed over. The run ends Failed in Prefect when any file failed.
+
+    Example: tessera backfill /media/archive --since 2026-01-01
+    """
+    from tasks.video.discover import discover_videos
+
+    settings = _settings(db, dask_address)
+    found = discover_videos([source], modified_since=since)
+    if not found.videos:
+        for problem in found.problems or [f"{source}: no video files to backfill"]:
+            err_console.print(f"backfill: {problem}", markup=False, highlight=False)
+        raise typer.Exit(1)
+
+    def run() -> list[Any]:
+        from flows.ingest import backfill
+
+        return backfill(source, modified_since=since, settings=settings)
+
+    if _run_with_progress(settings, [str(v) for v in found.videos], run, 0) == 0:
+        raise typer.Exit(1)
+
+
+def _run_with_progress(
+    settings: Settings, videos: list[str], run: Callable[[], list[Any]], not_started: int
+) -> int:
+    """Run an ingest or backfill under one Prefect API with a progress bar per file, print
+    each file's outcome and the total; return how many inputs were stored."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     with ExitStack() as stack:
         with err_console.status("starting Prefect and Dask"):
             # Imported here: Prefect and Dask cost seconds that --help and bad input skip.
-            from flows.ingest import STAGES, ingest, progress_to
+            from flows.ingest import STAGES, progress_to
             from flows.runtime import prefect_api
             from tasks.video.ingest import FileWork
 
@@ -117,8 +177,7 @@ def ingest_command(
             )
         )
         bars = {
-            str(v): progress.add_task(v.name, total=len(STAGES), stage="waiting")
-            for v in found.videos
+            v: progress.add_task(Path(v).name, total=len(STAGES), stage="waiting") for v in videos
         }
 
         def hook(path: str, stage: str, work: FileWork | None) -> None:
@@ -132,7 +191,7 @@ def ingest_command(
             progress.update(bar, completed=done, stage=state)
 
         with progress_to(hook):
-            reports = ingest(good, settings=settings)
+            reports = run()
     ok = 0
     for report in reports:
         if report.error:
@@ -144,10 +203,9 @@ def ingest_command(
                 markup=False,
                 highlight=False,
             )
-    total = len(reports) + len(problems)
+    total = len(reports) + not_started
     console.print(f"ingested {ok} of {total} inputs into {settings.lancedb_uri}", markup=False)
-    if ok == 0:
-        raise typer.Exit(1)
+    return ok
 
 
 def _print_table(query: str, results: list[dict[str, Any]]) -> None:

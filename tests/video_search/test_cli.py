@@ -106,6 +106,22 @@ class TestIngestCommand:
         assert all(isinstance(a, list) for a in answers)
         assert answers[0] and answers[0][0]["start"] == 0.0
 
+    def test_backfill_command(
+        self, library: Library, flow_settings: Settings, store_uri: str
+    ) -> None:
+        folder = str(library.no_audio.parent)
+        pattern = str(library.no_audio.parent / "*.mov")
+        args = ["--db", store_uri, "--dask-address", str(flow_settings.dask_address)]
+        out = runner.invoke(app, ["backfill", pattern, *args])
+        assert out.exit_code == 0, out.output
+        assert "silent.mov: written" in out.output
+        again = runner.invoke(app, ["backfill", pattern, *args])
+        assert again.exit_code == 0, again.output
+        assert "silent.mov: unchanged" in again.output
+        future = runner.invoke(app, ["backfill", folder, "--since", "2999-01-01", *args])
+        assert future.exit_code == 1
+        assert "no video files to backfill" in future.output
+
 
 class TestSearchWithoutStore:
     def test_missing_store_is_an_error_and_is_not_created(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
