@@ -74,8 +74,9 @@ def _summary(
     if log is not None:
         console.print(f"library logs: {log}", markup=False)
     console.print(
-        'next: `uv run tessera search "a red screen"`, or `make serve` for the Prefect UI '
-        f"at http://127.0.0.1:4200 ({seconds:.0f} s in all)",
+        'next: `source .venv/bin/activate`, then `tessera search "a red screen"`; or '
+        "`make serve` for the Prefect UI (http://127.0.0.1:4200) and Tessera's "
+        f"(http://127.0.0.1:8800). {seconds:.0f} s in all.",
         markup=False,
     )
 
