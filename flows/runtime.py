@@ -17,6 +17,7 @@ Commands that run no flow never call :func:`prefect_api`, so they start no serve
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -304,10 +305,23 @@ def prefect_api(settings: Settings | None = None) -> Iterator[str]:
     try:
         with temporary_settings({PREFECT_API_URL: url}):
             yield url
+            if server is not None:
+                _drain_prefect_workers()
     finally:
         os.environ.pop("PREFECT_API_URL", None)
         if server is not None:
             server.stop()
+
+
+def _drain_prefect_workers() -> None:
+    """Send the logs and events Prefect still queues while their server is up: drained at
+    interpreter exit instead, they would meet a stopped server and print errors."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        with contextlib.suppress(Exception):
+            worker.drain_all(timeout=10)
 
 
 if __name__ == "__main__":  # `python -m flows.runtime`: make setup's one migration
