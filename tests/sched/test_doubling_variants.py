@@ -134,7 +134,7 @@ class TestOnWorkloadOne:
     """Workload 1 of the Pollux study (about 4 s a policy)."""
 
     @pytest.fixture(scope="class")
-    def run(self):  # type: ignore[no-untyped-def]
+    def run(self):
         from tasks.sched.apps import load_apps
         from tasks.sched.simulator import simulate
         from tasks.sched.traces import read_workload

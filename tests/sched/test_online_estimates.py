@@ -144,5 +144,5 @@ class TestView:
         t, b = view.best_time_at(4), view.best_batch_at(4)
         assert t == min(view.remaining_time_at(4, s) for s in view.batch_sizes)
         assert view.remaining_time_at(4, b) == t
-        assert view.remaining_time(4) == view.remaining_time_at(4, 128)  # type: ignore[misc]
+        assert view.remaining_time(4) == view.remaining_time_at(4, 128)
         assert view.remaining_time(17) == math.inf
