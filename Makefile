@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 # uv as make setup installed it (infra/uv.sh looks where setup puts it); after setup.
 UV = $(shell bash infra/uv.sh || echo uv)
-DEBIAN_PACKAGES := ffmpeg tesseract-ocr tesseract-ocr-eng espeak-ng chromium
+DEBIAN_PACKAGES := ffmpeg tesseract-ocr tesseract-ocr-eng espeak-ng chromium postgresql iproute2
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export DO_NOT_TRACK := 1

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(ffmpeg tesseract-ocr tesseract-ocr-eng espeak-ng chromium)
+packages=(ffmpeg tesseract-ocr tesseract-ocr-eng espeak-ng chromium postgresql iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
