@@ -133,7 +133,7 @@ def plan_doubling(
     leftover: Literal["partial", "idle"] = "idle",
     record_steps: bool = True,
     job_times: Sequence[Callable[[int], float]] | None = None,
-    restart_charge: float = 0.0,
+    restart_charge: float | Sequence[float] = 0.0,
 ) -> DoublingPlan:
     """Run the doubling heuristic once.
 
@@ -147,8 +147,8 @@ def plan_doubling(
         job_times: one ``n -> seconds`` function per job, in the order of ``jobs``; replaces
             ``time_of`` (callers that bind per-job functions once save a call per evaluation).
         restart_charge: seconds added to a job's time at any count other than its
-            ``current_pus`` (a waiting job's first start included): PUs move only when the
-            move gains more than a restart loses.
+            ``current_pus`` (a waiting job's first start included), one value for all jobs or
+            one per job: PUs move only when the move gains more than a restart loses.
 
     Returns:
         The PUs of every job that got any, in the order they started (input order when every
@@ -188,7 +188,14 @@ def plan_doubling(
     # The two scores the registered policies use are inlined (a call per proposal otherwise).
     claims_score = score is per_pu_gain
     rate_score = score is rate_gain
-    charge = restart_charge
+    charges: Sequence[float]
+    if isinstance(restart_charge, int | float):
+        charges = [float(restart_charge)] * count if restart_charge else []
+    else:
+        if len(restart_charge) != count:
+            raise ValueError(f"restart_charge: {len(restart_charge)} values for {count} jobs")
+        charges = restart_charge if any(restart_charge) else []
+    charge = bool(charges)
     current = [j.current_pus for j in jobs] if charge else []
     n = [0] * count
     t = [math.inf] * count
@@ -200,7 +207,8 @@ def plan_doubling(
     t_min = [f(lo) for f, lo in zip(fns, mins, strict=True)]
     if charge:
         t_min = [
-            v + charge if lo != c else v for v, lo, c in zip(t_min, mins, current, strict=True)
+            v + ch if lo != c else v
+            for v, lo, c, ch in zip(t_min, mins, current, charges, strict=True)
         ]
     total_min = sum(mins)
     if not record_steps and total_min <= capacity:
@@ -230,7 +238,7 @@ def plan_doubling(
     targets = [(i, 2 * n[i] if 2 * n[i] <= max_pus[i] else max_pus[i]) for i in started]
     proposals = [(i, m, fns[i](m)) for i, m in targets if m > n[i]]
     if charge:
-        proposals = [(i, m, v + charge if m != current[i] else v) for i, m, v in proposals]
+        proposals = [(i, m, v + charges[i] if m != current[i] else v) for i, m, v in proposals]
     heap: list[tuple[float, str, int, int, float]]
     if claims_score:
         heap = [
@@ -267,7 +275,7 @@ def plan_doubling(
         if m > cur:
             t_m = fns[i](m)
             if charge and m != current[i]:
-                t_m += charge
+                t_m += charges[i]
             if t_m < t_cur:
                 if claims_score:
                     sc = (t_cur - t_m) / (m - cur)
@@ -286,7 +294,7 @@ def plan_doubling(
         for k in range(cur + 1, min(2 * cur, max_pus[i], cur + limit) + 1):
             t_k = fns[i](k)
             if charge and k != current[i]:
-                t_k += charge
+                t_k += charges[i]
             if t_k < t_m:
                 m, t_m = k, t_k
         if t_m < t[i]:

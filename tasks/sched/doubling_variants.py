@@ -62,6 +62,9 @@ class DoublingVariant:
             ``"srpt"`` (time saved per PU over the square of the time left).
         goodput: also pick each job's batch size among ``SchedJob.batch_sizes``.
         restart_s: seconds a change of PU count costs the job; 0 ignores restarts.
+        restart_factor: also charge this many times the job's own restart cost
+            (``SchedJob.restart_s``), so one policy fits a cluster whose restarts take 30 s
+            and one whose restarts take a second.
         leftover: passed to :func:`~tasks.sched.doubling.plan_doubling`.
         placement: how the simulator places the PUs (``"pack"`` or ``"spread"``).
         information: ``"online"`` plans from estimates fitted to the jobs' own observations
@@ -78,6 +81,7 @@ class DoublingVariant:
         score: Literal["claims", "rate", "srpt"] = "rate",
         goodput: bool = False,
         restart_s: float = 0.0,
+        restart_factor: float = 0.0,
         leftover: Literal["partial", "idle"] = "idle",
         placement: PlacementRule = "pack",
         information: Information = "oracle",
@@ -88,6 +92,7 @@ class DoublingVariant:
         self.score = {"claims": per_pu_gain, "rate": rate_gain, "srpt": srpt_gain}[score]
         self.goodput = goodput
         self.restart_s = restart_s
+        self.restart_factor = restart_factor
         self.leftover = leftover
         self.name = name
 
@@ -126,7 +131,11 @@ class DoublingVariant:
             score=self.score,
             leftover=self.leftover,
             record_steps=False,
-            restart_charge=self.restart_s,
+            restart_charge=(
+                [self.restart_s + self.restart_factor * job.restart_s for job in jobs]
+                if self.restart_factor
+                else self.restart_s
+            ),
         )
         by_name = {job.name: job for job in jobs} if self.goodput else {}
         # Assignments are immutable: share one per (PUs, batch) (10,000 jobs, a few dozen).

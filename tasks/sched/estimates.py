@@ -403,6 +403,7 @@ class JobEstimates:
                     "priority": spec.priority,
                     "remaining_time_at": self._time_at if spec.batch_sizes else None,
                     "batch_sizes": spec.batch_sizes,
+                    "restart_s": spec.restart_s,
                     "best_time_at": self._best_time if spec.batch_sizes else None,
                     "best_batch_at": self._best_batch if spec.batch_sizes else None,
                 },

@@ -98,7 +98,12 @@ def information_of(policy: object) -> Information:
 
 
 def job_estimates(
-    spec: WorkloadJob, app: AppModel, batch: int, config: OnlineConfig, per_node: int
+    spec: WorkloadJob,
+    app: AppModel,
+    batch: int,
+    config: OnlineConfig,
+    per_node: int,
+    restart_s: float = 0.0,
 ) -> JobEstimates:
     """A simulated job's estimator, built from its spec only.
 
@@ -121,6 +126,7 @@ def job_estimates(
         max_pus=app.max_gpus(app.max_batch_size),
         requested_pus=spec.num_replicas,
         pus_per_node=per_node,
+        restart_s=restart_s,
     )
     first_local = min(batch, app.max_local_bsz)
     return JobEstimates(

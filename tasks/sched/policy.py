@@ -38,6 +38,8 @@ class SchedJob:
         priority: larger runs first where a policy must order jobs.
         remaining_time_at: optional ``(n, batch_size) -> seconds`` for policies that also
             choose the batch size; ``batch_sizes`` lists the sizes it accepts.
+        restart_s: seconds a restart costs this job (stop, checkpoint, relaunch), where known;
+            restart-aware policies may scale their charge by it.
         best_time_at: optional ``n -> seconds``: the least remaining time on ``n`` PUs over
             ``batch_sizes``, for jobs that answer it faster than one ``remaining_time_at``
             call per size (online estimates cache it); ``best_batch_at`` gives the size.
@@ -55,6 +57,7 @@ class SchedJob:
     priority: int = 0
     remaining_time_at: Callable[[int, int], float] | None = None
     batch_sizes: tuple[int, ...] = field(default=())
+    restart_s: float = 0.0
     best_time_at: Callable[[int], float] | None = None
     best_batch_at: Callable[[int], int] | None = None
 

@@ -180,7 +180,7 @@ class _Predictor:
         return value
 
 
-def _sched_job(job: _Job, predictor: _Predictor) -> SchedJob:
+def _sched_job(job: _Job, predictor: _Predictor, restart_s: float) -> SchedJob:
     app, epoch, batch = job.app, job.epoch, job.batch
     max_pus = app.max_gpus(batch)
     remaining = app.remaining_iterations(batch, epoch)
@@ -217,6 +217,7 @@ def _sched_job(job: _Job, predictor: _Predictor) -> SchedJob:
         attained_pu_s=job.attained,
         remaining_time_at=remaining_time_at,
         batch_sizes=app.batch_sizes,
+        restart_s=restart_s,
     )
 
 
@@ -288,7 +289,12 @@ def simulate(
             job = pending.pop()
             if online:
                 job.est = job_estimates(
-                    job.spec, job.app, job.batch, config.online, config.gpus_per_node
+                    job.spec,
+                    job.app,
+                    job.batch,
+                    config.online,
+                    config.gpus_per_node,
+                    config.restart_s,
                 )
             active.append(job)
         if not active:
@@ -296,7 +302,7 @@ def simulate(
         views = [
             j.est.sched_job(len(j.assignment), j.attained)
             if j.est is not None
-            else _sched_job(j, predictor)
+            else _sched_job(j, predictor, config.restart_s)
             for j in active
         ]
         allocation = policy.allocate(views, config.capacity)

@@ -42,6 +42,7 @@ class TrainingSpec:
         priority: larger runs first.
         pus_per_node: PUs per node (PUs are packed onto the fewest nodes).
         cores_per_node: cores that CPU PU workers of a node share (``None``: devices).
+        restart_s: seconds a restart costs the job (stop, checkpoint, relaunch).
         accumulate: a total batch whose per-PU share exceeds ``max_local_bsz`` runs with
             gradient accumulation (AdaptDL's rule); ``False``: it cannot run.
         metric_increasing: the per-epoch metric grows (accuracy) rather than falls (loss).
@@ -65,6 +66,7 @@ class TrainingSpec:
     priority: int = 0
     pus_per_node: int = 4
     cores_per_node: int | None = None
+    restart_s: float = 0.0
     accumulate: bool = True
     metric_increasing: bool = False
     target: float | None = None

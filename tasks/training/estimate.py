@@ -35,6 +35,12 @@ BUILTIN_EXAMPLES = {"digits": 1438, "sequences": 3277}
 CPU_PRIOR = SpeedParams(
     c0=0.005, c1=2e-4, g_intra=0.004, l_intra=0.0005, g_inter=0.04, l_inter=0.002
 )
+# What one resize costs a job here (seconds): the stop at a step boundary, rank 0's
+# checkpoint and the relaunch. bench_restart measures 0.2-0.3 s from the stop request to the
+# first step at the new size with warm workers; the rest of an outer iteration (stopping all
+# ranks, Dask placing the new tasks) is of the order of seconds, so 5 s. Restart-aware
+# policies scale their charge by it (doubling-online: 200/30 restarts, about 33 s).
+LIVE_RESTART_S = 5.0
 
 
 def examples_per_epoch(job: Job) -> int:
@@ -93,6 +99,7 @@ def job_view(
             priority=spec.priority,
             pus_per_node=pus_per_node,
             cores_per_node=cores_per_node,
+            restart_s=LIVE_RESTART_S,
             metric_increasing=True,
             target=spec.target_metric,
         ),

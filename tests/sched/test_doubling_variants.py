@@ -23,6 +23,25 @@ def pus(policy: Policy, jobs: list[SchedJob], capacity: int) -> dict[str, int]:
     return {k: v.pus for k, v in policy.allocate(jobs, capacity).items()}
 
 
+class TestRelativeRestartCharge:
+    def test_charge_scales_with_each_jobs_restart_cost(self) -> None:
+        # On 1 PU, 100 s left; on 2 PUs, 60 s: the doubling saves 40 s.
+        def job(name: str, restart_s: float) -> SchedJob:
+            return SchedJob(name, 0.0, lambda n: 100.0 / n ** 0.737, current_pus=1,
+                            restart_s=restart_s)  # fmt: skip
+
+        policy = DoublingVariant(score="claims", restart_factor=10.0)
+        # 10 restarts of 1 s (10 s) is worth paying for 40 s; 10 of 30 s (300 s) is not.
+        assert pus(policy, [job("cheap", 1.0)], 2) == {"cheap": 2}
+        assert pus(policy, [job("costly", 30.0)], 2) == {"costly": 1}
+
+    def test_per_job_charges_must_match_the_jobs(self) -> None:
+        from tasks.sched.doubling import plan_doubling
+
+        with pytest.raises(ValueError, match="2 values for 1 jobs"):
+            plan_doubling([SchedJob("a", 0.0, lambda n: 1.0)], 2, restart_charge=[1.0, 2.0])
+
+
 class TestRateScore:
     def test_short_job_gets_the_doubling(self) -> None:
         jobs = [

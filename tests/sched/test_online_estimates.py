@@ -133,10 +133,11 @@ class TestBatchSplit:
 
 class TestView:
     def test_view_is_a_complete_sched_job_with_the_best_batch(self) -> None:
-        est = JobEstimates(spec())
+        est = JobEstimates(spec(restart_s=30.0))
         observe_truth(est, [(1, 1, 128), (2, 1, 64)])
         est.record_gradient(sqr=1.0, var=1000.0)
         view = est.sched_job(current_pus=2, attained_pu_s=5.0)
+        assert view.restart_s == 30.0
         assert set(vars(view)) == {f.name for f in fields(SchedJob)}
         assert (view.current_pus, view.attained_pu_s, view.max_pus) == (2, 5.0, 16)
         assert view.best_time_at is not None and view.best_batch_at is not None
