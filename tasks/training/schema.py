@@ -1,9 +1,10 @@
 """The job store's tables, how a database is opened, kept up to date and retried.
 
 Only :mod:`tasks.training.store` imports this: together they are the one place that knows the
-schema. Tables are created when missing; columns that a newer Tessera added are added to an
-existing store's tables (``create_all`` never alters a table), so an older SQLite file or
-PostgreSQL database keeps working after an upgrade.
+schema. Opening a store runs its Alembic migrations (``migrations/versions``, shipped in the
+package) up to head, so a SQLite file or PostgreSQL database made by an older Tessera is
+upgraded in place; a schema change is a new revision there, never an edit of these classes
+alone (``tests/training/test_store.py`` fails when the two disagree).
 
 Transient faults (SQLite "database is locked", a dropped or refused PostgreSQL connection)
 are retried with capped exponential backoff by :func:`call_with_retries`; only when the
@@ -27,12 +28,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, create_engine, event, inspect, text
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 __all__ = [
     "AllocationRow",
@@ -42,8 +47,12 @@ __all__ = [
     "RetryPolicy",
     "SampleRow",
     "StoreUnavailable",
+    "alembic_config",
     "call_with_retries",
+    "current_revision",
+    "head_revision",
     "is_transient",
+    "migrate",
     "open_engine",
     "retried",
     "safe_url",
@@ -283,30 +292,110 @@ def _engine(url: str, lock_timeout_s: float = 60.0) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def _add_missing_columns(engine: Engine) -> None:
-    """Add columns newer than a store's tables (``create_all`` never alters a table).
+MIGRATIONS = Path(__file__).with_name("migrations")
+# Any fixed 64-bit number: the PostgreSQL advisory lock every opener takes to migrate.
+_PG_MIGRATION_LOCK = 0x7E55E7A_10B5
 
-    Only nullable or defaulted columns are ever added, so this is all the migration an
-    existing SQLite or PostgreSQL store needs between Tessera versions.
+
+def alembic_config() -> Config:
+    """Alembic's configuration for the job store (no ini file: the scripts ship in the package).
+
+    Example:
+        >>> alembic_config().get_main_option("script_location").endswith("migrations")
+        True
     """
-    existing = inspect(engine)
-    for table in Base.metadata.sorted_tables:
-        have = {c["name"] for c in existing.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in have:
-                continue
-            kind = column.type.compile(engine.dialect)
-            default = getattr(column.server_default, "arg", None)
-            clause = f" DEFAULT {default}" if default is not None else ""
-            ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}{clause}"
-            with engine.begin() as conn:
-                conn.execute(text(ddl))
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    return config
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest migration in this Tessera (what every opened store is brought to).
+
+    Example:
+        >>> head_revision()
+        '0001'
+    """
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, f"no migrations under {MIGRATIONS}"
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The store's migration revision, or None for an empty or pre-migration store.
+
+    Example:
+        >>> current_revision(open_engine("sqlite://")) == head_revision()
+        True
+    """
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def _migration_engine(engine: Engine, lock_timeout_s: float) -> Engine:
+    """An engine whose transactions hold the database's write lock from their first statement.
+
+    pysqlite runs DDL outside any transaction, so two processes opening a new SQLite store at
+    once would both try to create its tables. Opening the migration with ``BEGIN IMMEDIATE``
+    takes SQLite's write lock first: the second opener waits, then finds the store at head.
+    """
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return engine  # in-memory SQLite is private to its one connection; servers lock below
+    migrating = create_engine(
+        url,
+        poolclass=NullPool,
+        connect_args={"timeout": lock_timeout_s, "check_same_thread": False},
+    )
+
+    @event.listens_for(migrating, "connect")
+    def _manual(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # SQLAlchemy, not pysqlite, says when to BEGIN
+
+    @event.listens_for(migrating, "begin")
+    def _immediate(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return migrating
+
+
+def migrate(engine: Engine, lock_timeout_s: float = 60.0) -> None:
+    """Upgrade the store behind ``engine`` to :func:`head_revision` with Alembic, in place.
+
+    One transaction holds the migration lock (SQLite's write lock, a PostgreSQL advisory
+    lock) around the whole upgrade, so concurrent openers (every rank opens the store) wait
+    and then find nothing to do, and a failed upgrade leaves the store as it was (both
+    databases roll back DDL). A store already at head costs one query.
+
+    Example:
+        >>> engine = _engine("sqlite://")
+        >>> migrate(engine)
+        >>> current_revision(engine)
+        '0001'
+    """
+    if current_revision(engine) == head_revision():
+        return
+    migrating = _migration_engine(engine, lock_timeout_s)
+    try:
+        with migrating.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
+                )
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+    finally:
+        if migrating is not engine:
+            migrating.dispose()
 
 
 def open_engine(
     url: str, lock_timeout_s: float = 60.0, policy: RetryPolicy | None = None
 ) -> Engine:
-    """An engine on ``url`` with every table present and up to date.
+    """An engine on ``url`` with every table present and up to date (:func:`migrate`).
 
     Args:
         url: any SQLAlchemy URL.
@@ -315,9 +404,7 @@ def open_engine(
     """
     engine = _engine(url, lock_timeout_s)
 
-    def bring_up() -> None:
-        Base.metadata.create_all(engine)
-        _add_missing_columns(engine)
-
-    call_with_retries(url, "opening", bring_up, policy or RetryPolicy())
+    call_with_retries(
+        url, "opening", lambda: migrate(engine, lock_timeout_s), policy or RetryPolicy()
+    )
     return engine

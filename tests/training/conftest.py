@@ -1,7 +1,9 @@
-"""Shared fixtures for the training tests: one real 4-PU Dask cluster per session."""
+"""Shared fixtures for the training tests: one real 4-PU Dask cluster per session, and one
+real PostgreSQL server per session for the job-store tests (``store_url``)."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 from tasks.settings import Settings
 from tasks.training.cluster import ClusterInfo, cluster_down, cluster_up
 from tasks.training.store import Job, JobStore
+from tests.pg import PostgresServer, PostgresUnavailable, start_postgres
 
 PUS = 4
 
@@ -41,6 +44,40 @@ def client(train_settings: Settings) -> Iterator[object]:
     with Client(train_settings.dask_address, timeout=30) as c:
         c.wait_for_workers(PUS, timeout=60)
         yield c
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server (Debian's binaries) on a free loopback port, for the session.
+
+    Skips, saying why, where PostgreSQL is not installed (``make setup`` installs it).
+    """
+    try:
+        server = start_postgres()
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty job store's URL: a SQLite file, then a fresh database on the session's server.
+
+    Example:
+        >>> def test_x(store_url: str) -> None:  # runs once per database  # doctest: +SKIP
+        ...     JobStore(store_url).submit(JobSpec(name="a"))
+    """
+    if request.param == "sqlite":
+        (tmp_path / "state").mkdir(exist_ok=True)  # for tests that open it without JobStore
+        return f"sqlite:///{tmp_path / 'state' / 'jobs.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.new_database(f"jobs_{next(_databases)}")
 
 
 def wait_for(store: JobStore, name: str, states: tuple[str, ...], timeout_s: float) -> Job:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 import flows.cli.jobs as jobs_cli
@@ -73,14 +74,38 @@ class TestLockedStore:
         assert "\n" not in message
         assert str(db) in message and "database is locked" in message and "2 tries" in message
 
-    def test_non_transient_errors_are_not_retried(self, tmp_path: Path) -> None:
-        store = JobStore(f"sqlite:///{tmp_path / 'j.db'}", retries=5, backoff_s=5.0)
+    def test_non_transient_errors_are_not_retried(self, store_url: str) -> None:
+        store = JobStore(store_url, retries=5, backoff_s=5.0)
         with store.engine.begin() as conn:
             conn.exec_driver_sql("DROP TABLE samples")
         t0 = time.monotonic()
-        with pytest.raises(Exception, match="no such table"):
+        # SQLite: "no such table"; PostgreSQL: relation "samples" does not exist.
+        with pytest.raises(Exception, match=r'no such table|"samples" does not exist'):
             store.samples(1)
         assert time.monotonic() - t0 < 2.0
+        store.close()
+
+
+class TestDroppedConnections:
+    # A server-side connection drop exists only on a database server.
+    @pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+    def test_server_killing_every_connection_is_survived(self, store_url: str) -> None:
+        store = JobStore(store_url, retries=3, backoff_s=0.1)
+        store.submit(JobSpec(name="kept"))
+        # The pool now holds an open connection; a failover or restart kills it server-side.
+        admin = sa.create_engine(store_url, poolclass=sa.pool.NullPool)
+        with admin.connect() as conn:
+            killed = conn.execute(
+                sa.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar()
+        admin.dispose()
+        assert killed and killed >= 1
+        assert store.transition(1, "running", expect=("queued",), pus=1)
+        assert store.get("kept").state == "running"
+        store.close()
 
 
 @pytest.fixture
