@@ -150,7 +150,7 @@ def ingest_files(files: list[str]) -> list[FileReport]:
 
     logger = get_run_logger()
     settings = run_settings()
-    store = SceneStore.open(settings.lancedb_uri)
+    store = SceneStore.open(settings.lancedb_uri, storage_options=settings.lancedb_storage_options)
     stored = frozenset(store.stored_hashes())
     gpu = _gpu_workers()
     started = {f: time.perf_counter() for f in files}

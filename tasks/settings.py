@@ -138,6 +138,25 @@ def redact(text: str) -> str:
     return _SECRET_QUERY.sub(lambda m: f"{m['key']}***", text)
 
 
+_SECRET_OPTION_WORDS = ("secret", "key", "token", "password")
+
+
+def redact_options(options: dict[str, str]) -> dict[str, str]:
+    """Storage options with credential values masked (``***``), for showing them.
+
+    A key naming a secret, key, token or password has its value hidden; other values
+    still go through :func:`redact` (an endpoint can carry a password in its URL).
+
+    Example:
+        >>> redact_options({"aws_secret_access_key": "abc", "aws_region": "eu-west-1"})
+        {'aws_secret_access_key': '***', 'aws_region': 'eu-west-1'}
+    """
+    return {
+        k: "***" if any(w in k.lower() for w in _SECRET_OPTION_WORDS) else redact(str(v))
+        for k, v in options.items()
+    }
+
+
 def _resolve_uri(uri: str, base: Path) -> str:
     # Object-store URIs (s3://, gs://, az://) and absolute folders stay as they are.
     if "://" in uri:
@@ -166,6 +185,13 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="Root of generated state.")
     lancedb_uri: str = Field(
         "data/lancedb", description="LanceDB URI: a folder, or s3://, gs://, az:// storage."
+    )
+    lancedb_storage_options: dict[str, str] = Field(
+        default_factory=dict,
+        description="Object-storage options for the LanceDB URI and the thumbnails beside it "
+        "(aws_access_key_id, aws_secret_access_key, aws_endpoint, aws_region, allow_http, "
+        "...); in the environment as JSON (TESSERA_LANCEDB_STORAGE_OPTIONS). Secret values "
+        "are masked by `tessera config`.",
     )
     job_store_url: str = Field(
         "sqlite:///data/state/jobs.db", description="SQLAlchemy URL of the job store."
@@ -272,10 +298,12 @@ class Settings(BaseSettings):
             >>> Settings(job_store_url="postgresql://u:pw@127.0.0.1/j").public_dict()["job_store_url"]
             'postgresql://u:***@127.0.0.1/j'
         """
-        return {
+        public = {
             k: redact(str(v)) if isinstance(v, str | Path) else v
             for k, v in self.model_dump().items()
         }
+        public["lancedb_storage_options"] = redact_options(self.lancedb_storage_options)
+        return public
 
 
 @lru_cache(maxsize=1)

@@ -50,7 +50,9 @@ def ui_command(
         raise typer.Exit(2) from exc
     try:
         # A store of another schema version is refused now, not on the first page view.
-        SceneStore.open(settings.lancedb_uri).count()
+        SceneStore.open(
+            settings.lancedb_uri, storage_options=settings.lancedb_storage_options
+        ).count()
     except StoreError as exc:
         err_console.print(f"ui: {exc}", markup=False)
         raise typer.Exit(1) from exc

@@ -307,7 +307,7 @@ def _open_searcher(uri: str, settings: Settings) -> Any:
         )
         raise typer.Exit(1)
     try:
-        store = SceneStore.open(uri)
+        store = SceneStore.open(uri, storage_options=settings.lancedb_storage_options)
         if store.table is None:
             err_console.print(
                 f"search: the store at {uri} holds no scenes yet (run `tessera ingest`)",

@@ -38,7 +38,10 @@ def _open(db: str | None, command: str) -> SceneStore:
     from tasks.video.store import SceneStore, StoreError
 
     try:
-        store = SceneStore.open(_settings(db).lancedb_uri)
+        settings = _settings(db)
+        store = SceneStore.open(
+            settings.lancedb_uri, storage_options=settings.lancedb_storage_options
+        )
         store.count()
     except StoreError as exc:
         err_console.print(f"videos {command}: {exc}", markup=False)
@@ -122,16 +125,16 @@ def remove_video(
 
     Example: tessera videos remove narrated.mp4
     """
+    from tasks.video.store import delete_file
+
     store = _open(db, "remove")
     found = _find(store, video, "remove")
     rows = store.remove_video(found)
     deleted = 0
     # Rows first, files second: a search can never return a scene whose thumbnail is gone.
     for thumb in {t for t in found.thumbnails if t}:
-        path = Path(thumb)
-        if path.is_file():
-            path.unlink()
-            deleted += 1
+        # A local file, or an object beside an object-store table (same credentials).
+        deleted += delete_file(thumb, store.storage_options)
     console.print(
         f"removed {found.video} ({found.video_hash[:12]}): {rows} scenes, {deleted} thumbnails",
         markup=False,

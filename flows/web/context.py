@@ -116,7 +116,10 @@ class WebContext:
     def store(self) -> SceneStore:
         """The scene store (opened on first use; it sees other processes' writes)."""
         if self._store is None:
-            self._store = SceneStore.open(self.settings.lancedb_uri)
+            self._store = SceneStore.open(
+                self.settings.lancedb_uri,
+                storage_options=self.settings.lancedb_storage_options,
+            )
         return self._store
 
     @property

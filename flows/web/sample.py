@@ -30,7 +30,7 @@ def ingest_here(paths: Sequence[Path], settings: Settings, encoder: Encoder) -> 
     Raises:
         RuntimeError: a file failed (its one-line reason).
     """
-    store = SceneStore.open(settings.lancedb_uri)
+    store = SceneStore.open(settings.lancedb_uri, storage_options=settings.lancedb_storage_options)
     for path in paths:
         work = describe_file(probe_file(str(path)), settings, frozenset(store.stored_hashes()))
         if work.status == "unchanged":

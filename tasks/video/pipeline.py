@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, TypeVar
 
 from tasks.settings import Settings
@@ -33,6 +32,7 @@ from tasks.video.records import Scene, SceneSpan, VideoInfo
 from tasks.video.scenes import split_scenes
 from tasks.video.speech import TimedText, assign_to_scenes, load_asr, transcribe_video
 from tasks.video.stagelog import stage_logger
+from tasks.video.store import thumbnail_location
 from tasks.video.visual import visual_tags_for_scenes, write_thumbnails
 
 __all__ = ["STAGES", "assemble_scenes", "describe_video", "load_models"]
@@ -192,7 +192,13 @@ def describe_video(
     # Last, so that a video failing in any stage leaves no thumbnails behind.
     thumbs = timed(
         "thumbnails",
-        lambda: write_thumbnails(frames, Path(settings.thumbnail_dir), stem=info.content_hash[:16]),
+        lambda: write_thumbnails(
+            frames,
+            # Beside the scenes on object storage, so a searcher on another host sees them.
+            thumbnail_location(settings.lancedb_uri, settings.thumbnail_dir),
+            stem=info.content_hash[:16],
+            storage_options=settings.lancedb_storage_options,
+        ),
     )
     scenes = assemble_scenes(
         info,

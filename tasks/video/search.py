@@ -127,7 +127,9 @@ class SceneSearcher:
         Example:
             >>> SceneSearcher.open(Settings(), "data/lancedb")  # doctest: +SKIP
         """
-        store = SceneStore.open(uri or settings.lancedb_uri)
+        store = SceneStore.open(
+            uri or settings.lancedb_uri, storage_options=settings.lancedb_storage_options
+        )
         return cls(store, Encoder.load(settings.embedding_model), config)
 
     # -- one part -------------------------------------------------------------------------

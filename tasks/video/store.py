@@ -18,6 +18,10 @@ stores one writer (a deployment concurrency limit of one per store).
 A native full-text index covers the descriptor text; the schema version lives in the
 table's schema metadata.
 
+On object storage the thumbnails live beside the table, under ``<uri>/thumbnails/``, and
+are read and written with the store's own storage options (:func:`write_object`), so a
+searcher on another host can show them; a local store keeps them in a local folder.
+
 Example:
     >>> store = SceneStore.open("data/lancedb", dim=384)  # doctest: +SKIP
     >>> store.write_video("a.mp4", "ab12", scenes, vectors).status  # doctest: +SKIP
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -188,9 +192,15 @@ class SceneStore:
     """
 
     def __init__(
-        self, db: Any, dim: int | None = None, lock_timeout_s: float = WRITE_LOCK_TIMEOUT_S
+        self,
+        db: Any,
+        dim: int | None = None,
+        lock_timeout_s: float = WRITE_LOCK_TIMEOUT_S,
+        storage_options: Mapping[str, str] | None = None,
     ) -> None:
         self.db = db
+        # Kept for the thumbnails beside the table (same bucket, same credentials).
+        self.storage_options: dict[str, str] = dict(storage_options or {})
         self.dim = dim
         self.lock_timeout_s = lock_timeout_s
         self._table: Any = None
@@ -199,9 +209,20 @@ class SceneStore:
 
     @classmethod
     def open(
-        cls, uri: str, dim: int | None = None, lock_timeout_s: float = WRITE_LOCK_TIMEOUT_S
+        cls,
+        uri: str,
+        dim: int | None = None,
+        lock_timeout_s: float = WRITE_LOCK_TIMEOUT_S,
+        storage_options: Mapping[str, str] | None = None,
     ) -> SceneStore:
         """Connect to the store at ``uri`` (the table is created on the first write).
+
+        Args:
+            uri: a folder, or an object-store URI (``s3://bucket/prefix``).
+            dim: vector dimension, needed only to create the table.
+            lock_timeout_s: how long a local writer waits for another's lock.
+            storage_options: LanceDB object-store options (credentials, endpoint, region;
+                ``Settings.lancedb_storage_options``); ignored by local folders.
 
         Example:
             >>> SceneStore.open("/tmp/scenes-doctest").count()
@@ -211,7 +232,9 @@ class SceneStore:
 
         if is_local_uri(uri):
             Path(uri.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
-        return cls(lancedb.connect(uri), dim, lock_timeout_s)
+        options = dict(storage_options or {})
+        db = lancedb.connect(uri, storage_options=options or None)
+        return cls(db, dim, lock_timeout_s, storage_options=options)
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -339,7 +362,11 @@ class SceneStore:
             self._check_once(video, [r["key"] for r in rows])
             self._dirty = True
         keep = {r["thumbnail"] for r in rows}
-        _remove_thumbnails([t for t in old_thumbs.values() if t and t not in keep], old_thumbs)
+        _remove_thumbnails(
+            [t for t in old_thumbs.values() if t and t not in keep],
+            old_thumbs,
+            self.storage_options,
+        )
         return WriteResult(video, video_hash, "written", len(rows), replaced)
 
     @staticmethod
@@ -533,17 +560,132 @@ def _is_conflict(exc: BaseException) -> bool:
     return any(m in text for m in _CONFLICT_MARKERS)
 
 
-def _remove_thumbnails(paths: Sequence[str], stale: dict[str, str | None]) -> None:
+def _remove_thumbnails(
+    paths: Sequence[str],
+    stale: dict[str, str | None],
+    storage_options: Mapping[str, str] | None = None,
+) -> None:
     """Delete the thumbnails of replaced rows (only files named after their own row's hash).
 
     The name check keeps a row that points elsewhere from deleting files Tessera never wrote.
     """
     owners = {path: key.split(":", 1)[0] for key, path in stale.items() if path}
     for path in paths:
-        name = Path(path).name
+        name = path.rstrip("/").rsplit("/", 1)[-1]
         if not name.startswith(owners.get(path, "\0")[:16]):
             continue
         try:
-            Path(path).unlink(missing_ok=True)
+            delete_file(path, storage_options)
         except OSError as exc:
             logger.warning("cannot remove stale thumbnail %s: %s", path, exc)
+
+
+# -- files beside the store: local paths or object-store URIs ------------------------------
+
+THUMBNAIL_FOLDER = "thumbnails"
+_S3_OPTION_NAMES = {
+    # LanceDB (object_store) option -> pyarrow.fs.S3FileSystem argument.
+    "aws_access_key_id": "access_key",
+    "access_key_id": "access_key",
+    "aws_secret_access_key": "secret_key",
+    "secret_access_key": "secret_key",
+    "aws_session_token": "session_token",
+    "session_token": "session_token",
+    "aws_region": "region",
+    "region": "region",
+    "aws_endpoint": "endpoint_override",
+    "aws_endpoint_url": "endpoint_override",
+    "endpoint": "endpoint_override",
+    "endpoint_url": "endpoint_override",
+}
+
+
+def thumbnail_location(lancedb_uri: str, thumbnail_dir: Path | str) -> str:
+    """Where a store's thumbnails go: beside the table on object storage, else the folder.
+
+    Example:
+        >>> thumbnail_location("s3://bucket/tessera/", "/srv/thumbs")
+        's3://bucket/tessera/thumbnails'
+        >>> thumbnail_location("/srv/lancedb", "/srv/thumbs")
+        '/srv/thumbs'
+    """
+    if is_local_uri(lancedb_uri):
+        return str(thumbnail_dir)
+    return f"{lancedb_uri.rstrip('/')}/{THUMBNAIL_FOLDER}"
+
+
+def object_filesystem(
+    uri: str, storage_options: Mapping[str, str] | None = None
+) -> tuple[Any, str]:
+    """A pyarrow file system for an object-store URI and the path inside it.
+
+    ``s3://`` takes the same options as LanceDB (so one setting serves table and
+    thumbnails); other schemes use pyarrow's defaults (ambient credentials).
+
+    Example:
+        >>> fs, path = object_filesystem("s3://b/t/x.jpg", {"aws_region": "eu-west-1"})
+        >>> path
+        'b/t/x.jpg'
+    """
+    import pyarrow.fs as pafs
+
+    scheme, _, rest = uri.partition("://")
+    if scheme not in ("s3", "s3a"):
+        return pafs.FileSystem.from_uri(uri)
+    kwargs: dict[str, Any] = {}
+    for key, value in (storage_options or {}).items():
+        name = _S3_OPTION_NAMES.get(key.lower())
+        if name:
+            kwargs[name] = value
+    allow_http = str((storage_options or {}).get("allow_http", "")).lower() in ("1", "true")
+    endpoint = kwargs.get("endpoint_override", "")
+    if endpoint.startswith("http://") or (allow_http and "://" not in endpoint and endpoint):
+        kwargs["scheme"] = "http"
+    return pafs.S3FileSystem(**kwargs), rest
+
+
+def write_object(uri: str, data: bytes, storage_options: Mapping[str, str] | None = None) -> None:
+    """Write ``data`` to an object-store URI (one PUT: readers see all of it or nothing).
+
+    Example:
+        >>> write_object("s3://bucket/tessera/thumbnails/ab-0.jpg", jpeg, opts)  # doctest: +SKIP
+    """
+    fs, path = object_filesystem(uri, storage_options)
+    with fs.open_output_stream(path) as out:
+        out.write(data)
+
+
+def read_object(uri: str, storage_options: Mapping[str, str] | None = None) -> bytes:
+    """The bytes at a local path or object-store URI.
+
+    Example:
+        >>> read_object("s3://bucket/tessera/thumbnails/ab-0.jpg", opts)[:2]  # doctest: +SKIP
+        b'\\xff\\xd8'
+    """
+    if is_local_uri(uri):
+        return Path(uri.removeprefix("file://")).read_bytes()
+    fs, path = object_filesystem(uri, storage_options)
+    with fs.open_input_stream(path) as src:
+        return bytes(src.read())
+
+
+def delete_file(uri: str, storage_options: Mapping[str, str] | None = None) -> bool:
+    """Delete a local file or an object; returns whether it existed.
+
+    Example:
+        >>> delete_file("/tmp/no-such-thumbnail.jpg")
+        False
+    """
+    if is_local_uri(uri):
+        path = Path(uri.removeprefix("file://"))
+        if not path.is_file():
+            return False
+        path.unlink(missing_ok=True)
+        return True
+    import pyarrow.fs as pafs
+
+    fs, path_in = object_filesystem(uri, storage_options)
+    if fs.get_file_info(path_in).type != pafs.FileType.File:
+        return False
+    fs.delete_file(path_in)
+    return True

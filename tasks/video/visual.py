@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -195,52 +196,86 @@ def visual_tags_for_scenes(keyframes: list[list[np.ndarray]]) -> list[list[str]]
 
 def write_thumbnails(
     keyframes: list[list[np.ndarray]],
-    out_dir: Path,
+    out_dir: Path | str,
     *,
     stem: str,
     width: int = 320,
     quality: int = 80,
+    storage_options: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Write each scene's middle keyframe as ``<out_dir>/<stem>-<index>.jpg``.
 
     Each file is encoded in memory, written to a temporary file in ``out_dir`` and renamed,
-    so a reader never sees half a JPEG and a crash leaves no partial file.
+    so a reader never sees half a JPEG and a crash leaves no partial file. An object-store
+    ``out_dir`` (``s3://bucket/tessera/thumbnails``) gets one PUT per file instead, which
+    is atomic there too.
 
     Args:
         keyframes: per scene, its keyframes.
-        out_dir: target folder (created).
+        out_dir: target folder (created), or an object-store URI.
         stem: file name prefix, e.g. the video's content hash.
         width: thumbnail width in pixels (height keeps the aspect ratio).
         quality: JPEG quality.
+        storage_options: credentials and endpoint of an object-store ``out_dir``
+            (``Settings.lancedb_storage_options``).
 
     Returns:
-        The thumbnail paths, one per scene.
+        The thumbnail paths (or URIs), one per scene.
 
     Example:
         >>> write_thumbnails([[frame]], Path("thumbs"), stem="abc")  # doctest: +SKIP
         ['thumbs/abc-0.jpg']
     """
-    out_dir = Path(out_dir)
+    if "://" in str(out_dir) and not str(out_dir).startswith("file://"):
+        return _put_thumbnails(keyframes, str(out_dir), stem, width, quality, storage_options)
+    out_dir = Path(str(out_dir).removeprefix("file://"))
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[str] = []
     for index, frames in enumerate(keyframes):
-        frame = frames[len(frames) // 2]
-        height = max(1, round(frame.shape[0] * width / frame.shape[1]))
-        small = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
-        ok, jpeg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, quality])
-        if not ok:
-            raise RuntimeError(f"thumbnail {index} of {stem}: JPEG encoding failed")
+        jpeg = _thumbnail_jpeg(frames, width, quality, f"thumbnail {index} of {stem}")
         target = out_dir / f"{stem}-{index}.jpg"
         fd, tmp = tempfile.mkstemp(prefix=f".{stem}-{index}.", suffix=".tmp", dir=out_dir)
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(jpeg.tobytes())
+                fh.write(jpeg)
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         paths.append(str(target))
     return paths
+
+
+def _thumbnail_jpeg(frames: list[np.ndarray], width: int, quality: int, what: str) -> bytes:
+    """The middle keyframe, resized to ``width`` and JPEG-encoded."""
+    frame = frames[len(frames) // 2]
+    height = max(1, round(frame.shape[0] * width / frame.shape[1]))
+    small = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+    ok, jpeg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError(f"{what}: JPEG encoding failed")
+    return bytes(jpeg.tobytes())
+
+
+def _put_thumbnails(
+    keyframes: list[list[np.ndarray]],
+    base: str,
+    stem: str,
+    width: int,
+    quality: int,
+    storage_options: Mapping[str, str] | None,
+) -> list[str]:
+    """:func:`write_thumbnails` into object storage: one PUT per thumbnail."""
+    # Imported here: the store pulls in pyarrow's file systems, which local runs never need.
+    from tasks.video.store import write_object
+
+    uris: list[str] = []
+    for index, frames in enumerate(keyframes):
+        jpeg = _thumbnail_jpeg(frames, width, quality, f"thumbnail {index} of {stem}")
+        uri = f"{base.rstrip('/')}/{stem}-{index}.jpg"
+        write_object(uri, jpeg, storage_options)
+        uris.append(uri)
+    return uris
 
 
 def load_cascades() -> None:
