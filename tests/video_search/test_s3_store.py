@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -255,3 +256,92 @@ class TestS3Store:
             f"{BUCKET}/replace-test/thumbnails/bb22-0.jpg",
             f"{BUCKET}/replace-test/thumbnails/bb22-1.jpg",
         ]
+
+
+_S3_RACER = """
+import json, sys, time
+sys.path.insert(0, sys.argv[4])
+from tests.video_search.test_exactly_once import fake_video
+from tasks.video.store import SceneStore, StoreError
+
+uri, start, options = sys.argv[1], float(sys.argv[2]), json.loads(sys.argv[3])
+store = SceneStore.open(uri, storage_options=options)
+while time.time() < start:
+    time.sleep(0.001)
+for i in range(%d):
+    scenes, vectors = fake_video(i)
+    try:
+        store.write_video(scenes[0].video, scenes[0].video_hash, scenes, vectors)
+    except StoreError as exc:
+        print("DUPLICATE", scenes[0].video, flush=True)
+"""
+
+
+class TestRacingWritersOnS3:
+    def test_no_scene_is_lost_and_every_duplicate_is_reported(
+        self, s3_options: dict[str, str]
+    ) -> None:
+        """Object storage has no writer lock: two racing writers may both insert a new
+        file. Lance's commit keeps both commits (nothing lost), and the store's duplicate
+        check must name every file that ended up twice, never leave it silent."""
+        from tests.video_search.test_exactly_once import SCENES, VIDEOS
+
+        uri = f"s3://{BUCKET}/race-test"
+        root = str(Path(__file__).resolve().parents[2])
+        start = time.time() + 5.0  # both import lancedb first, then start together
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    _S3_RACER % VIDEOS,
+                    uri,
+                    str(start),
+                    json.dumps(s3_options),
+                    root,
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        outs = [p.communicate(timeout=180)[0] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0]
+        reported = {line.split(" ", 1)[1] for out in outs for line in out.splitlines()}
+        table = SceneStore.open(uri, storage_options=s3_options).table
+        rows = table.search().select(["key", "video"]).limit(None).to_arrow().to_pylist()
+        keys = [r["key"] for r in rows]
+        assert len(set(keys)) == VIDEOS * SCENES  # every scene committed, none lost
+        doubled = {r["video"] for r in rows if keys.count(r["key"]) > 1}
+        assert doubled <= reported, f"silent duplicates: {sorted(doubled - reported)}"
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+class TestIngestFlowOnS3:
+    """The ingest flow as deployed: Dask worker processes describe the file and write its
+    thumbnails to the bucket with the settings' options; the flow is the one writer."""
+
+    @pytest.fixture(scope="class")
+    def flow_s3_settings(self, s3_settings: Settings, dask_cluster: str) -> Settings:
+        return s3_settings.model_copy(
+            update={"lancedb_uri": f"s3://{BUCKET}/flow", "dask_address": dask_cluster}
+        )
+
+    def test_flow_ingest_then_reingest_writes_nothing(
+        self, flow_s3_settings: Settings, library: Library, s3_options: dict[str, str]
+    ) -> None:
+        from flows.ingest import ingest
+
+        [first] = ingest([str(library.no_audio)], settings=flow_s3_settings)
+        assert (first.status, first.scenes) == ("written", 2), first.error
+        store = SceneStore.open(flow_s3_settings.lancedb_uri, storage_options=s3_options)
+        rows, version = store.count(), store.version()
+        assert rows == 2
+        thumbs = _s3_keys(s3_options, "flow/thumbnails")
+        assert len(thumbs) == 2
+        [again] = ingest([str(library.no_audio)], settings=flow_s3_settings)
+        assert (again.status, again.scenes) == ("unchanged", 0)
+        after = SceneStore.open(flow_s3_settings.lancedb_uri, storage_options=s3_options)
+        assert (after.count(), after.version()) == (rows, version)
+        assert _s3_keys(s3_options, "flow/thumbnails") == thumbs
