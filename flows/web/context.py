@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -24,7 +25,7 @@ from tasks.settings import Settings
 from tasks.video.export import clock, clock_range
 from tasks.video.query import analyse
 from tasks.video.search import SceneSearcher
-from tasks.video.store import SceneStore, StoredVideo
+from tasks.video.store import SceneStore, StoredVideo, is_local_uri, read_object
 
 MODALITY_LABELS = {
     "transcript": "speech",
@@ -36,6 +37,7 @@ MODALITY_LABELS = {
 
 _HASH_RE = re.compile(r"[0-9a-f]{6,128}")
 _KEY_RE = re.compile(r"([0-9a-f]{6,128}):(\d{1,6})")
+_THUMB_NAME_RE = re.compile(r"[0-9a-f]{1,128}-\d{1,6}\.jpg")
 
 
 class NotFound(LookupError):
@@ -216,9 +218,36 @@ class WebContext:
         v = self.stored_video(match.group(1))
         index = int(match.group(2))
         thumb = v.thumbnails[index] if index < len(v.thumbnails) else None
+        if thumb and not is_local_uri(thumb):
+            return self._cached_object(thumb, key)
         if not thumb or not Path(thumb).is_file():
             raise FileGone(f"scene {key} has no thumbnail file")
         return Path(thumb)
+
+    def _cached_object(self, uri: str, key: str) -> Path:
+        """A thumbnail in object storage, as a local file (fetched once with the store's
+        credentials; served from ``<data_dir>/cache/thumbnails`` after that).
+
+        The names are ``<content hash>-<scene>.jpg`` and a video's thumbnails never change
+        under the same hash, so a cached copy cannot go stale; a removed video's scenes are
+        not found in the store above, so its cached copies are never served.
+        """
+        name = uri.rstrip("/").rsplit("/", 1)[-1]
+        if not _THUMB_NAME_RE.fullmatch(name):
+            raise FileGone(f"scene {key}: thumbnail {name!r} is not one Tessera wrote")
+        target = self.settings.data_dir / "cache" / "thumbnails" / name
+        if target.is_file():
+            return target
+        try:
+            data = read_object(uri, self.store.storage_options)
+        except OSError as exc:
+            raise FileGone(f"scene {key}: thumbnail {uri} cannot be read ({exc})") from None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Temporary name, then rename: a concurrent request never serves half a JPEG.
+        tmp = target.with_name(f".{name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+        return target
 
     # -- search ---------------------------------------------------------------------------
 

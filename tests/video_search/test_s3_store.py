@@ -215,6 +215,25 @@ class TestS3Store:
         # The other process gave a URI; its bytes come back through the S3 API.
         assert read_object(thumb, s3_options).startswith(JPEG_MAGIC)
 
+    def test_web_ui_serves_thumbnails_from_the_bucket(
+        self, s3_ingest: SceneStore, s3_settings: Settings, s3_options: dict[str, str]
+    ) -> None:
+        from fastapi.testclient import TestClient
+
+        from flows.web.app import create_app
+
+        [video] = s3_ingest.videos()
+        thumb = video.thumbnails[1]
+        assert thumb is not None
+        app = create_app(s3_settings, prefect_url="http://127.0.0.1:9")
+        with TestClient(app) as client:
+            first = client.get(f"/media/thumb/{video.video_hash}:1")
+            assert first.status_code == 200, first.text
+            assert first.content == read_object(thumb, s3_options)
+            # Served from the local cache after the first fetch: same bytes.
+            assert client.get(f"/media/thumb/{video.video_hash}:1").content == first.content
+            assert client.get(f"/media/thumb/{video.video_hash}:9").status_code == 404
+
     def test_reingest_writes_nothing(
         self, s3_ingest: SceneStore, s3_settings: Settings, library: Library
     ) -> None:
