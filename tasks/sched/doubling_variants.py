@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 from tasks.sched.doubling import per_pu_gain, plan_doubling, rate_gain
+from tasks.sched.doubling_bulk import plan_bulk
 from tasks.sched.online import Information
 from tasks.sched.placement import PlacementRule
 from tasks.sched.policy import Assignment, SchedJob
@@ -97,6 +98,21 @@ class DoublingVariant:
         self.name = name
 
     def allocate(self, jobs: Sequence[SchedJob], capacity: int) -> dict[str, Assignment]:
+        charges: list[float] | float = (
+            [self.restart_s + self.restart_factor * job.restart_s for job in jobs]
+            if self.restart_factor
+            else self.restart_s
+        )
+        if self.goodput and self.leftover == "idle" and self.score in (rate_gain, per_pu_gain):
+            # Views of online estimates: the same plan with its bulk vectorised (~2x faster
+            # on 10,000 jobs); None where that path does not apply.
+            bulk = plan_bulk(jobs, capacity, charges=charges, rate=self.score is rate_gain)
+            if bulk is not None:
+                shared_bulk: dict[tuple[int, int], Assignment] = {}
+                return {
+                    name: shared_bulk.get(key) or shared_bulk.setdefault(key, Assignment(*key))
+                    for name, key in bulk.items()
+                }
         best_batch: dict[tuple[str, int], int] = {}
 
         def min_over_batches(job: SchedJob, n: int) -> float:
@@ -131,11 +147,7 @@ class DoublingVariant:
             score=self.score,
             leftover=self.leftover,
             record_steps=False,
-            restart_charge=(
-                [self.restart_s + self.restart_factor * job.restart_s for job in jobs]
-                if self.restart_factor
-                else self.restart_s
-            ),
+            restart_charge=charges,
         )
         by_name = {job.name: job for job in jobs} if self.goodput else {}
         # Assignments are immutable: share one per (PUs, batch) (10,000 jobs, a few dozen).
