@@ -68,6 +68,45 @@ def worker_host() -> str:
         return "127.0.0.1"
 
 
+# GLOO_SOCKET_IFNAME as the worker process started with: a user's choice wins.
+_USER_GLOO_IFNAME = os.environ.get("GLOO_SOCKET_IFNAME")
+
+
+def interface_of(host: str) -> str | None:
+    """The network interface of this machine that holds address ``host`` (``None``: none).
+
+    Example:
+        >>> interface_of("127.0.0.1")
+        'lo'
+    """
+    import psutil
+
+    try:
+        ip = socket.gethostbyname(host)
+    except OSError:
+        return None
+    for name, addrs in psutil.net_if_addrs().items():
+        if any(a.address.split("%", 1)[0] == ip for a in addrs):
+            return name
+    return None
+
+
+def _bind_gloo(host: str) -> None:
+    """Make gloo listen on, and advertise, the interface of this worker's address.
+
+    Left alone, gloo takes the address the machine's hostname resolves to, which is often
+    loopback (Debian's ``127.0.1.1 <hostname>`` in /etc/hosts): peers on other hosts are
+    then told to connect to 127.0.0.1 and the full mesh never forms (seen with workers in
+    separate network namespaces, tests/training/test_multihost.py). On a single host it
+    could also put gloo on a public interface while the cluster is on loopback.
+    """
+    if _USER_GLOO_IFNAME:
+        return
+    name = interface_of(host)
+    if name is not None:
+        os.environ["GLOO_SOCKET_IFNAME"] = name
+
+
 # Rank 0's store server (the listening socket) for the launch in progress in this process.
 # The process group only ever holds a client of it: DDP keeps a destroyed process group
 # alive inside torch, and a server held there would listen for the life of the worker.
@@ -83,6 +122,8 @@ def join_process_group(ctx: RankContext) -> str:
     import torch.distributed as dist
 
     backend = "nccl" if torch.cuda.is_available() else "gloo"
+    if backend == "gloo":
+        _bind_gloo(worker_host())
     dist.init_process_group(
         backend,
         store=_rendezvous(ctx),
