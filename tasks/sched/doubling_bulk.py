@@ -102,10 +102,8 @@ def plan_bulk(
     lo = np.array(lo_l, dtype=np.int64)
     hi = np.array(hi_l, dtype=np.int64)
     # The cached (cost, batch) at each job's minimum; best_cost fills a missing one.
-    c_lo = np.array(
-        [(e._best.get(n) or e.best_cost(n))[0] for e, n in zip(ests, lo_l, strict=True)],
-        dtype=float,
-    )
+    best = [(e._best.get(n) or e.best_cost(n)) for e, n in zip(ests, lo_l, strict=True)]
+    c_lo = np.array([f[0] for f in best], dtype=float)
     t_min = work * c_lo
     if charge:
         cur_l = [j.current_pus for j in jobs]
@@ -124,10 +122,12 @@ def plan_bulk(
     up = m_s > n_s
     idx, m_s, n_s = started[up], m_s[up], n_s[up]
     m_l = m_s.tolist()
-    c_m = np.array(
-        [(ests[i]._best.get(m) or ests[i].best_cost(m))[0] for i, m in zip(idx.tolist(), m_l)],
-        dtype=float,
-    )
+    # Each job has at most one proposal in the heap: its (cost, batch) waits in ``pending``.
+    pending: list[tuple[float, int] | None] = [None] * count
+    for i, m in zip(idx.tolist(), m_l, strict=True):
+        e = ests[i]
+        pending[i] = e._best.get(m) or e.best_cost(m)
+    c_m = np.array([pending[i][0] for i in idx.tolist()], dtype=float)  # type: ignore[index]
     t_m = work[idx] * c_m
     if charge:
         t_m = np.where(m_s != cur[idx], t_m + ch[idx], t_m)
@@ -140,7 +140,9 @@ def plan_bulk(
         else:
             key = (t_m - t_n) / (m_s - n_s)
     idx_l = idx.tolist()
-    heap = list(zip(key.tolist(), [names[i] for i in idx_l], idx_l, m_s.tolist(), t_m.tolist()))
+    heap = list(
+        zip(key.tolist(), [names[i] for i in idx_l], idx_l, m_s.tolist(), t_m.tolist(), strict=True)
+    )
     heapq.heapify(heap)
 
     # The heap loop, as plan_doubling runs it, on plain lists.
@@ -155,6 +157,7 @@ def plan_bulk(
         if m - c > free:
             continue  # never fits again: free PUs only shrink
         free -= m - c
+        best[i] = pending[i]  # type: ignore[call-overload]
         n[i] = c = m
         t[i] = t_cur = tm
         m = 2 * c
@@ -162,7 +165,8 @@ def plan_bulk(
             m = hi_l[i]
         if m > c:
             e = ests[i]
-            tm = work_l[i] * (e._best.get(m) or e.best_cost(m))[0]
+            f = pending[i] = e._best.get(m) or e.best_cost(m)
+            tm = work_l[i] * f[0]
             if charge and m != cur_pus[i]:
                 tm += ch_l[i]
             if tm < t_cur:
@@ -172,8 +176,5 @@ def plan_bulk(
                     sc = (t_cur - tm) / (m - c)
                 push(heap, (-sc, names[i], i, m, tm))
 
-    out: dict[str, tuple[int, int]] = {}
-    for i in started.tolist():
-        e, k = ests[i], n[i]
-        out[names[i]] = (k, (e._best.get(k) or e.best_cost(k))[1])
-    return out
+    # The batch of each job's final count is the one its cached best cost there names.
+    return {names[i]: (n[i], best[i][1]) for i in started.tolist()}
