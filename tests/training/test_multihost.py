@@ -9,6 +9,7 @@ the shared storage a real cluster mounts.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -291,3 +293,121 @@ class TestHostCutOff:
             print("cut-off launch's ranks on the scheduler:", launcher.task_states(mh.client, old))
         finally:
             mh.net.restore(cut)
+
+
+@contextlib.contextmanager
+def _forward(listen_host: str, target_port: int) -> Iterator[int]:
+    """Relay TCP from ``listen_host``:<free port> to ``127.0.0.1:target_port``; yields the port.
+
+    The test Prefect server listens on loopback only; this puts it on the bridge address,
+    as a real deployment's server listens on an address its workers reach.
+    """
+    import asyncio
+    import threading
+
+    loop = asyncio.new_event_loop()
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (OSError, RuntimeError):
+            pass
+        finally:
+            with contextlib.suppress(RuntimeError):
+                writer.close()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_r, up_w = await asyncio.open_connection("127.0.0.1", target_port)
+        except OSError:
+            writer.close()
+            return
+        await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer))
+
+    server = loop.run_until_complete(asyncio.start_server(handle, listen_host, 0))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.sockets[0].getsockname()[1])
+    finally:
+
+        async def shutdown() -> None:
+            server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(shutdown(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        if not thread.is_alive():
+            loop.close()
+
+
+@pytest.mark.usefixtures("prefect_harness")
+class TestBackfillAcrossHosts:
+    def test_ingest_maps_over_both_hosts_and_stores_every_scene_once(
+        self, multihost: MultiHost, tmp_path: Path
+    ) -> None:
+        from distributed import get_task_stream
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        from flows.ingest import backfill
+        from tasks.video.samples import make_sample_video, standard_scenes
+        from tasks.video.store import SceneStore
+
+        mh, shots = multihost, standard_scenes()
+        # Last in the module: ingest loads its models into the PU workers' processes.
+        mh.ensure_workers()
+        library = tmp_path / "library"
+        library.mkdir()
+        # Distinct contents (distinct hashes): four files to spread over four workers.
+        expected = {"v0.mp4": 3, "v1.mp4": 2, "v2.mov": 2, "v3.mov": 1}
+        make_sample_video(library / "v0.mp4", shots[:3])
+        make_sample_video(library / "v1.mp4", shots[3:5], size=(320, 180), audio=False)
+        make_sample_video(library / "v2.mov", shots[1:3], size=(480, 270), audio=False)
+        make_sample_video(library / "v3.mov", shots[5:], size=(320, 180), audio=False)
+        data = tmp_path / "data"
+        settings = Settings(
+            data_dir=data,
+            lancedb_uri=str(data / "lancedb"),
+            thumbnail_dir=data / "thumbnails",
+            dask_address=mh.address,
+            trusted_network=True,  # the private test network (see mh_settings)
+        )
+        # The Prefect tasks run on the workers and report to the API URL the flow gives them:
+        # it must be an address the worker hosts reach, not the flow host's 127.0.0.1.
+        api_port = urlsplit(PREFECT_API_URL.value()).port
+        assert api_port is not None
+        with (
+            _forward(mh.net.gateway, api_port) as port,
+            temporary_settings({PREFECT_API_URL: f"http://{mh.net.gateway}:{port}/api"}),
+        ):
+            with get_task_stream(client=mh.client) as stream:
+                found = backfill(str(library), settings=settings)
+            again = backfill(str(library), settings=settings)
+            # This process's log and event senders took the relayed URL: flush and stop them
+            # while the relay is up (new ones start on the test server's own URL).
+            from prefect.events.worker import EventsWorker
+            from prefect.logging.handlers import APILogWorker
+
+            for service in (APILogWorker, EventsWorker):
+                service.drain_all(timeout=30)
+        reports = {Path(r.file).name: r for r in found}
+        assert {n: r.status for n, r in reports.items()} == dict.fromkeys(expected, "written")
+        ran_on = {_host(t["worker"]) for t in stream.data}
+        assert ran_on == {mh.ip("a"), mh.ip("b")}, ran_on
+
+        assert {r.status for r in again} == {"unchanged"}
+        rows = SceneStore.open(settings.lancedb_uri).table.to_arrow()
+        keys = list(zip(rows["video_hash"].to_pylist(), rows["scene"].to_pylist(), strict=True))
+        assert len(keys) == len(set(keys))  # every scene once
+        per_video: dict[str, int] = {}
+        for video in rows["video"].to_pylist():
+            per_video[Path(video).name] = per_video.get(Path(video).name, 0) + 1
+        assert per_video == {n: reports[n].scenes for n in expected}
+        assert all(reports[n].scenes >= 1 for n in expected)
