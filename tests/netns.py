@@ -141,6 +141,9 @@ class TestNet:
         cwd: Path | None = None,
     ) -> subprocess.Popen[bytes]:
         """Start ``argv`` inside ``host``'s namespace (own session, output to ``log``)."""
+        # A rank run inline earlier in this process (other tests) leaves GLOO_SOCKET_IFNAME
+        # set to its own interface; inherited, a namespace worker would keep gloo on that.
+        env = {k: v for k, v in (env or os.environ).items() if k != "GLOO_SOCKET_IFNAME"}
         with log.open("ab") as out:
             proc = subprocess.Popen(
                 ["ip", "netns", "exec", self.hosts[host].netns, *argv],
