@@ -146,3 +146,54 @@ def test_reschedule_flow_runs_through_a_prefect_server_on_postgres(
     assert stored == "COMPLETED"
     # And the flow's process used that server, not a temporary one with a SQLite file.
     assert not list((tmp_path / "prefect").glob("*.db"))
+
+
+def test_served_reschedule_deployment_runs_through_the_postgres_server(
+    prefect_on_postgres: tuple[str, str], tmp_path: Path
+) -> None:
+    """`tessera serve` registers the deployments there; a run created from the reschedule
+    deployment (as the UI's "Run" button does) is picked up and completes."""
+    import signal
+    import time
+
+    api, _ = prefect_on_postgres
+    env = _prefect_env(tmp_path)
+    env.update(
+        PREFECT_API_URL=api,
+        TESSERA_DATA_DIR=str(tmp_path / "data"),
+        TESSERA_JOB_STORE_URL=f"sqlite:///{tmp_path / 'jobs.db'}",
+    )
+    env.pop("TESSERA_DASK_ADDRESS", None)
+    with (tmp_path / "serve.log").open("wb") as log:
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", "serve"],
+            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        found: list[dict[str, object]] = []
+        while not found:
+            assert serve.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the reschedule deployment was never registered"
+            found = httpx.post(
+                f"{api}/deployments/filter",
+                json={"deployments": {"name": {"any_": ["reschedule"]}}},
+                timeout=30,
+            ).json()
+            time.sleep(1)
+        run = httpx.post(
+            f"{api}/deployments/{found[0]['id']}/create_flow_run", json={}, timeout=30
+        ).json()
+        state = ""
+        while state != "COMPLETED":
+            assert time.monotonic() < deadline + 120, f"run stuck in {state}"
+            current = httpx.get(f"{api}/flow_runs/{run['id']}", timeout=30).json()
+            assert current["state_type"] not in ("FAILED", "CRASHED"), current
+            state = current["state_type"]
+            time.sleep(1)
+    finally:
+        os.killpg(serve.pid, signal.SIGTERM)
+        try:
+            serve.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(serve.pid, signal.SIGKILL)
