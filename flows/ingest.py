@@ -34,7 +34,7 @@ from prefect.artifacts import (
 from prefect.states import Failed
 
 from flows.runtime import run_settings, settings_for_runs
-from tasks.settings import Settings, get_settings
+from tasks.settings import Settings
 from tasks.video.discover import discover_videos
 from tasks.video.ingest import FileWork, describe_task, encode_task, probe_task
 
@@ -229,24 +229,6 @@ def _publish(title: str, reports: list[FileReport], problems: list[str]) -> None
     )
 
 
-def resolve_settings(
-    settings: Settings | None, db: str | None = None, dask_address: str | None = None
-) -> Settings:
-    """The settings in force, with a run's ``db`` and ``dask_address`` overrides applied.
-
-    Example:
-        >>> resolve_settings(None, db="s3://bucket/scenes").lancedb_uri
-        's3://bucket/scenes'
-    """
-    base = settings if settings is not None else get_settings()
-    update: dict[str, Any] = {}
-    if db:
-        update["lancedb_uri"] = db
-    if dask_address:
-        update["dask_address"] = dask_address
-    return base.model_copy(update=update) if update else base
-
-
 def _run(paths: list[str], settings: Settings, modified_since: datetime | None, key: str) -> Any:
     """Discover, ingest on Dask, publish the report; a Failed state when any input failed
     (the reports are its data), so a partial failure is not green in the Prefect UI."""
@@ -292,7 +274,7 @@ def ingest_flow(
         db: LanceDB URI (default: the setting).
         dask_address: an existing Dask scheduler (default: the setting, else a local cluster).
     """
-    settings = resolve_settings(run_settings(), db, dask_address)
+    settings = run_settings().with_overrides(db, dask_address)
     return _run(paths, settings, None, "ingest-report")
 
 
@@ -315,7 +297,7 @@ def backfill_flow(
         db: LanceDB URI (default: the setting).
         dask_address: an existing Dask scheduler (default: the setting, else a local cluster).
     """
-    settings = resolve_settings(run_settings(), db, dask_address)
+    settings = run_settings().with_overrides(db, dask_address)
     return _run([source], settings, modified_since, "backfill-report")
 
 

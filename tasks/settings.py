@@ -291,6 +291,23 @@ class Settings(BaseSettings):
         if "://" not in self.lancedb_uri:
             Path(self.lancedb_uri).mkdir(parents=True, exist_ok=True)
 
+    def with_overrides(self, db: str | None = None, dask_address: str | None = None) -> Settings:
+        """These settings with one run's ``--db`` and ``--dask-address`` applied.
+
+        A local ``db`` is relative to the caller's current folder (a user typed it there),
+        unlike paths in settings, which resolve against the project.
+
+        Example:
+            >>> Settings().with_overrides(db="s3://bucket/scenes").lancedb_uri
+            's3://bucket/scenes'
+        """
+        update: dict[str, Any] = {}
+        if db:
+            update["lancedb_uri"] = db if "://" in db else str(Path(db).expanduser().absolute())
+        if dask_address:
+            update["dask_address"] = dask_address
+        return self.model_copy(update=update) if update else self
+
     def public_dict(self) -> dict[str, Any]:
         """Settings as plain JSON-able values with credentials masked, for ``tessera config``.
 

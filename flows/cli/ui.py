@@ -39,9 +39,7 @@ def ui_command(
     from tasks.training.security import InsecureNetworkError, require_private
     from tasks.video.store import SceneStore, StoreError
 
-    settings = get_settings()
-    if db:
-        settings = settings.model_copy(update={"lancedb_uri": db})
+    settings = get_settings().with_overrides(db)
     try:
         # Plain HTTP and no login: off loopback only where the cluster's network is trusted.
         require_private(host, "tessera ui (plain HTTP, no login)", settings.trusted_network)

@@ -24,15 +24,7 @@ from tasks.settings import Settings, get_settings
 
 
 def _settings(db: str | None, dask_address: str | None = None) -> Settings:
-    """The settings in force with this call's overrides; ``--db`` is relative to the shell's
-    current folder (the user typed it there), unlike paths in settings."""
-    settings = get_settings()
-    update: dict[str, Any] = {}
-    if db:
-        update["lancedb_uri"] = db if "://" in db else str(Path(db).expanduser().absolute())
-    if dask_address:
-        update["dask_address"] = dask_address
-    return settings.model_copy(update=update) if update else settings
+    return get_settings().with_overrides(db, dask_address)
 
 
 def _check_inputs(paths: list[str]) -> tuple[list[str], list[str]]:

@@ -30,8 +30,7 @@ _DB_HELP = "LanceDB URI (default: the setting)."
 
 
 def _settings(db: str | None) -> Settings:
-    settings = get_settings()
-    return settings.model_copy(update={"lancedb_uri": db}) if db else settings
+    return get_settings().with_overrides(db)
 
 
 def _open(db: str | None, command: str) -> SceneStore:
