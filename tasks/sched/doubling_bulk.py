@@ -127,7 +127,7 @@ def plan_bulk(
     for i, m in zip(idx.tolist(), m_l, strict=True):
         e = ests[i]
         pending[i] = e._best.get(m) or e.best_cost(m)
-    c_m = np.array([pending[i][0] for i in idx.tolist()], dtype=float)  # type: ignore[index]
+    c_m = np.array([pending[i][0] for i in idx.tolist()], dtype=float)
     t_m = work[idx] * c_m
     if charge:
         t_m = np.where(m_s != cur[idx], t_m + ch[idx], t_m)
@@ -157,7 +157,7 @@ def plan_bulk(
         if m - c > free:
             continue  # never fits again: free PUs only shrink
         free -= m - c
-        best[i] = pending[i]  # type: ignore[call-overload]
+        best[i] = pending[i]
         n[i] = c = m
         t[i] = t_cur = tm
         m = 2 * c
