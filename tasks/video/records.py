@@ -55,6 +55,10 @@ class Scene:
     tags: list[str] = field(default_factory=list)
     caption: str = ""
     thumbnail: str | None = None
+    # Mean confidence (0-1) of the on-screen words kept in ``ocr``; search weights OCR by it.
+    ocr_confidence: float = 0.0
+    # Spoken language detected for the whole video ("" when silent or not detected).
+    language: str = ""
 
     @property
     def key(self) -> str:

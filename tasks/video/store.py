@@ -51,7 +51,7 @@ TABLE_NAME = "scenes"
 VECTOR_INDEX_MIN_ROWS = 50_000
 """From this many rows the fused vectors get an IVF-PQ index (a flat scan of 100k 384-d
 vectors costs about 200 ms on a busy 2-core machine, the index about 6 ms)."""
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 _VERSION_KEY = b"tessera.schema_version"
 TEXT_INDEX_OPTIONS: dict[str, Any] = {
     "with_position": False,
@@ -99,9 +99,11 @@ def scene_schema(dim: int) -> pa.Schema:
         pa.field("end", pa.float64()),
         pa.field("transcript", pa.string()),
         pa.field("ocr", pa.string()),
+        pa.field("ocr_confidence", pa.float32()),
         pa.field("tags", pa.list_(pa.string())),
         pa.field("caption", pa.string()),
         pa.field("thumbnail", pa.string(), nullable=True),
+        pa.field("language", pa.string()),
         pa.field("text", pa.string()),
         pa.field("vector", vec),
         *[pa.field(vector_column(m), vec) for m in MODALITIES],
@@ -153,9 +155,11 @@ def scene_rows(
             "end": float(scene.end_s),
             "transcript": scene.transcript,
             "ocr": scene.ocr,
+            "ocr_confidence": float(scene.ocr_confidence),
             "tags": list(scene.tags),
             "caption": scene.caption,
             "thumbnail": scene.thumbnail,
+            "language": scene.language,
             "text": descriptor_text(scene, labelled=False),
             "vector": np.asarray(vec.fused, np.float32),
             "ingested_at": stamp,
