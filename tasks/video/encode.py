@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -81,12 +81,35 @@ def descriptor_text(scene: Scene, labelled: bool = True) -> str:
     return " ".join(f"{t}." for t in texts.values() if t)
 
 
+def passage_scenes(scene: Scene) -> list[Scene]:
+    """Each passage of ``scene`` as a scene of its own: its speech and times, the rest shared.
+
+    A passage keeps its scene's on-screen text, tags and caption, so a query about what is
+    shown *and* said in that moment still matches it.
+
+    Example:
+        >>> from tasks.video.records import Passage
+        >>> s = Scene("a.mp4", "h", 2, 0.0, 30.0, transcript="a. b.", ocr="EXIT",
+        ...           passages=[Passage(0.0, 9.0, "a."), Passage(9.0, 30.0, "b.")])
+        >>> [(p.start_s, p.transcript, p.ocr) for p in passage_scenes(s)]
+        [(0.0, 'a.', 'EXIT'), (9.0, 'b.', 'EXIT')]
+    """
+    return [
+        replace(scene, start_s=p.start_s, end_s=p.end_s, transcript=p.text, passages=[])
+        for p in scene.passages
+    ]
+
+
 @dataclass(frozen=True)
 class SceneVectors:
-    """The vectors of one scene: the fused scene vector and one per modality."""
+    """The vectors of one scene: the fused scene vector and one per modality.
+
+    ``passages`` holds one set per passage of the scene (:func:`passage_scenes`), in order.
+    """
 
     fused: Vector
     modalities: dict[str, Vector]
+    passages: tuple[SceneVectors, ...] = ()
 
 
 def _normalise(matrix: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
@@ -173,19 +196,38 @@ class Encoder:
             per = modality_texts(scene)
             texts.extend(per[m] for m in MODALITIES)
             texts.append(descriptor_text(scene))
-        emb = self.encode_texts(texts)
+        # A passage differs from its scene only in speech: encode its transcript and whole
+        # text, reuse the scene's other modality vectors.
+        extra: list[str] = []
+        for scene in scenes:
+            for ps in passage_scenes(scene):
+                extra.extend([ps.transcript.strip(), descriptor_text(ps)])
+        emb = self.encode_texts(texts + extra)
         width = len(MODALITIES) + 1
         result = []
-        for i in range(len(scenes)):
+        offset = len(texts)
+        for i, scene in enumerate(scenes):
             block = emb[i * width : (i + 1) * width]
-            mods, whole = block[:-1], block[-1]
-            present = mods[np.abs(mods).sum(axis=1) > 0]
-            mean = present.mean(axis=0) if len(present) else np.zeros(self.dim, np.float32)
-            fused = _normalise(whole + _normalise(mean))
-            result.append(
-                SceneVectors(fused=fused, modalities=dict(zip(MODALITIES, mods, strict=True)))
-            )
+            mods = dict(zip(MODALITIES, block[:-1], strict=True))
+            passages = []
+            for _ in scene.passages:
+                said, whole = emb[offset], emb[offset + 1]
+                offset += 2
+                passages.append(self._fused({**mods, "transcript": said}, whole))
+            result.append(self._fused(mods, block[-1], tuple(passages)))
         return result
+
+    def _fused(
+        self,
+        mods: dict[str, Vector],
+        whole: Vector,
+        passages: tuple[SceneVectors, ...] = (),
+    ) -> SceneVectors:
+        matrix = np.stack([mods[m] for m in MODALITIES])
+        present = matrix[np.abs(matrix).sum(axis=1) > 0]
+        mean = present.mean(axis=0) if len(present) else np.zeros(self.dim, np.float32)
+        fused = _normalise(whole + _normalise(mean))
+        return SceneVectors(fused=fused, modalities=mods, passages=passages)
 
     def encode_query(self, query: str) -> Vector:
         """The normalised vector of one query (or query part).

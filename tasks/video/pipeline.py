@@ -28,6 +28,7 @@ from tasks.settings import Settings
 from tasks.video.captions import captions_for_scenes
 from tasks.video.keyframes import extract_keyframes
 from tasks.video.ocr import ocr_for_scenes
+from tasks.video.passages import passages_for_scenes
 from tasks.video.records import Scene, SceneSpan, VideoInfo
 from tasks.video.scenes import split_scenes
 from tasks.video.speech import TimedText, assign_to_scenes, load_asr, transcribe_video
@@ -209,6 +210,9 @@ def describe_video(
         captions=captions,
         thumbnails=thumbs,
     )
+    # Long scenes also get passages (sentence groups with their own times) for search.
+    for scene, passages in zip(scenes, passages_for_scenes(words, spans), strict=True):
+        scene.passages = passages
     seconds["total"] = time.perf_counter() - start
     log.info(
         "described %s: %d scenes in %.1f s (%.1fx real time)",

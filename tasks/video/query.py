@@ -5,8 +5,10 @@ Nothing here touches a model or a table, so every rule is unit-tested directly.
 * :func:`analyse` finds cue phrases ("says", "on screen", "the word", colour words,
   "people") and turns them into per-modality weights plus a cleaned text for the cued
   modality (the words the user wants found, without the cue).
-* :func:`split_query` cuts a query into parts on "and", "while", "with", "then", commas
-  and semicolons, keeping quoted phrases whole (the claims' query subsets).
+* :func:`split_query` cuts a query into parts on "and", "or", "but", "while", "with",
+  "then", "later", "and later", "followed by", "after that", commas and semicolons, keeping
+  quoted phrases whole (the claims' query subsets); "both X and Y", "either X or Y", "a
+  scene where X and later Y" leave X and Y.
 * :func:`reciprocal_rank_fusion` merges ranked lists; :func:`merge_parts` ranks scenes that
   match more parts of a split query first.
 
@@ -57,9 +59,24 @@ COLOUR_WORDS: frozenset[str] = frozenset(
 # Cue phrases per modality, longest first so that "on screen" wins over "screen".
 CUES: dict[str, tuple[str, ...]] = {
     "transcript": (
+        "conversation about",
+        "talking about",
         "talks about",
         "is saying",
         "speaks about",
+        "discusses",
+        "discussing",
+        "explains",
+        "announces",
+        "answers",
+        "replies",
+        "asking",
+        "asks",
+        "asked",
+        "tells",
+        "we hear",
+        "heard",
+        "hear",
         "somebody",
         "someone",
         "narrator",
@@ -80,6 +97,17 @@ CUES: dict[str, tuple[str, ...]] = {
         "on screen",
         "the words",
         "the word",
+        "lower third",
+        "lower-third",
+        "title card",
+        "headline",
+        "caption",
+        "subtitle",
+        "banner",
+        "label",
+        "displayed",
+        "printed",
+        "spelled",
         "written",
         "reading",
         "reads",
@@ -101,8 +129,30 @@ CUES: dict[str, tuple[str, ...]] = {
 CUE_WEIGHT = 1.0
 """Rank-fusion weight of a modality list that a cue in the query asked for."""
 
-_SPLIT_WORDS = ("and", "while", "with", "then")
-_SPLIT_RE = re.compile(r"\s*(?:[,;]|\b(?:" + "|".join(_SPLIT_WORDS) + r")\b)\s*", re.IGNORECASE)
+# Longest first, so that "and later" is cut as one joint, not "and" plus a part "later".
+_SPLIT_WORDS = (
+    "and afterwards",
+    "and after that",
+    "and later",
+    "and then",
+    "after that",
+    "followed by",
+    "afterwards",
+    "and also",
+    "later",
+    "while",
+    "with",
+    "then",
+    "and",
+    "but",
+    "or",
+)
+_SPLIT_RE = re.compile(
+    r"\s*(?:[,;]|\b(?:" + "|".join(w.replace(" ", r"\s+") for w in _SPLIT_WORDS) + r")\b)\s*",
+    re.IGNORECASE,
+)
+# "both X and Y" / "either X or Y": the joint word before the first part is no content.
+_LEADING_JOINT_RE = re.compile(r"^(?:both|either)\s+", re.IGNORECASE)
 _QUOTE_RE = re.compile(r"\"([^\"]+)\"|“([^”]+)”|'([^']{2,})'(?!\w)")
 _FILLER = frozenset(
     {
@@ -133,6 +183,11 @@ _FILLER = frozenset(
         "where",
         "which",
         "who",
+        # Joints of combined phrasings ("both X and Y", "either X or Y", "X and later Y").
+        "both",
+        "either",
+        "later",
+        "also",
     }
 )
 
@@ -257,6 +312,7 @@ def split_query(query: str) -> list[str]:
     parts = []
     for piece in _SPLIT_RE.split(masked):
         restored = re.sub(r"\x00(\d+)\x00", lambda m: quotes[int(m.group(1))], piece).strip()
+        restored = _LEADING_JOINT_RE.sub("", restored)
         words = [w for w in words_of(restored) if w.lower() not in _FILLER]
         if words:
             parts.append(restored)
@@ -271,6 +327,147 @@ def fts_text(text: str) -> str:
         'the word EXIT red'
     """
     return " ".join(words_of(text))
+
+
+STOPWORDS: frozenset[str] = _FILLER | frozenset(
+    {
+        "and",
+        "or",
+        "but",
+        "with",
+        "for",
+        "from",
+        "by",
+        "as",
+        "be",
+        "been",
+        "has",
+        "have",
+        "had",
+        "do",
+        "does",
+        "did",
+        "not",
+        "yes",
+        "so",
+        "then",
+        "than",
+        "they",
+        "he",
+        "she",
+        "we",
+        "you",
+        "i",
+        "me",
+        "my",
+        "our",
+        "your",
+        "his",
+        "her",
+        "their",
+        "them",
+        "what",
+        "when",
+        "how",
+        "all",
+        "any",
+        "up",
+        "out",
+        "about",
+        "into",
+        "over",
+        "can",
+        "will",
+        "would",
+        "just",
+        "very",
+        "also",
+        # Words every frame or tag string has ("red screen", "bright frame"): matching
+        # them says nothing about which scene is meant.
+        "screen",
+        "frame",
+        "shot",
+        "clip",
+        "moment",
+        "part",
+    }
+)
+"""Words that never count as a full-text match on their own (a scene sharing only "the",
+"and" or "screen" with a query part does not match it)."""
+
+
+def fold(word: str) -> str:
+    """``word`` lower-cased with accents removed, as the full-text index stores it.
+
+    Example:
+        >>> fold("Café")
+        'cafe'
+    """
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def content_words(text: str) -> list[str]:
+    """The folded words of ``text`` that can match on their own (no stopwords), in order.
+
+    Example:
+        >>> content_words("the word EXIT on a red screen")
+        ['word', 'exit', 'red']
+    """
+    out: list[str] = []
+    for w in words_of(text):
+        f = fold(w)
+        if f not in STOPWORDS and f not in out:
+            out.append(f)
+    return out
+
+
+def edit_budget(word: str) -> int:
+    """Edits a near-miss spelling of ``word`` may have: 0 up to 3 letters, 1 up to 7, else 2.
+
+    Short words get none (a one-letter change makes another word); OCR and ASR drop or
+    swap a letter in longer ones ("HIRNG" for "HIRING").
+
+    Example:
+        >>> [edit_budget(w) for w in ("red", "hirng", "photosynthesis")]
+        [0, 1, 2]
+    """
+    return 0 if len(word) <= 3 else 1 if len(word) <= 7 else 2
+
+
+def edit_distance(a: str, b: str, limit: int = 2) -> int:
+    """Levenshtein distance of ``a`` and ``b``, or ``limit + 1`` once it exceeds ``limit``.
+
+    Example:
+        >>> edit_distance("hirng", "hiring"), edit_distance("red", "blue", limit=1)
+        (1, 2)
+    """
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+        if min(cur) > limit:
+            return limit + 1
+        prev = cur
+    return min(prev[-1], limit + 1)
+
+
+def near_match(query_word: str, words: set[str]) -> bool:
+    """Whether folded ``query_word`` is in ``words`` or within its :func:`edit_budget`.
+
+    Example:
+        >>> near_match("hirng", {"hiring", "plan"}), near_match("red", {"bed"})
+        (True, False)
+    """
+    if query_word in words:
+        return True
+    budget = edit_budget(query_word)
+    return budget > 0 and any(
+        edit_distance(query_word, w, budget) <= budget for w in words if len(w) > 3
+    )
 
 
 def reciprocal_rank_fusion(

@@ -41,6 +41,27 @@ class SceneSpan:
         return self.end_s - self.start_s
 
 
+@dataclass(frozen=True)
+class Passage:
+    """A sentence group of one long scene's speech, with its own time range.
+
+    Search indexes passages beside their scene, so a query about one exchange of a long
+    dialogue lands on that moment and returns its time range, not the whole window.
+
+    Example:
+        >>> Passage(12.4, 17.9, "Where is the key? Under the mat.").duration_s
+        5.5
+    """
+
+    start_s: float
+    end_s: float
+    text: str
+
+    @property
+    def duration_s(self) -> float:
+        return round(self.end_s - self.start_s, 6)
+
+
 @dataclass
 class Scene:
     """A scene with its textual descriptors (the patent's scene descriptors)."""
@@ -59,6 +80,8 @@ class Scene:
     ocr_confidence: float = 0.0
     # Spoken language detected for the whole video ("" when silent or not detected).
     language: str = ""
+    # Sentence groups of a long scene's speech (empty for short or silent scenes).
+    passages: list[Passage] = field(default_factory=list)
 
     @property
     def key(self) -> str:

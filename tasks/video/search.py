@@ -18,7 +18,7 @@ Example:
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,19 +30,36 @@ from tasks.video.query import (
     QueryPart,
     analyse,
     check_query,
-    fts_text,
+    content_words,
+    edit_budget,
+    fold,
     merge_parts,
+    near_match,
     reciprocal_rank_fusion,
     split_query,
+    words_of,
 )
-from tasks.video.store import SceneStore, vector_column
+from tasks.video.store import SceneStore, scene_key, vector_column
 
 if TYPE_CHECKING:
     from tasks.settings import Settings
 
-_ROW_COLUMNS = ["key", "video", "scene", "start", "end", "transcript", "ocr", "tags", "caption"]
+_ROW_COLUMNS = [
+    "key",
+    "video",
+    "scene",
+    "passage",
+    "start",
+    "end",
+    "transcript",
+    "ocr",
+    "ocr_confidence",
+    "tags",
+    "caption",
+]
 _VECTOR_COLUMNS = ["vector", *(vector_column(m) for m in MODALITIES)]
 _COLUMNS = [*_ROW_COLUMNS, "thumbnail", *_VECTOR_COLUMNS]
+_TEXT_FIELDS = ("transcript", "ocr", "tags", "caption")
 # Candidate lists of one query run side by side (LanceDB releases the GIL).
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scene-search")
 
@@ -52,33 +69,97 @@ class SearchConfig:
     """Tuning of the hybrid search.
 
     Attributes:
-        candidates: rows fetched per candidate list (at least ``limit``).
+        candidates: rows (scenes and passages) fetched per candidate list.
         split_below: split the query when the best similarity is under this.
-        match_at: a modality (or a query part) matches a scene at this cosine similarity.
+        match_at: a modality matches a scene at this cosine similarity (OCR's weighted by
+            its confidence); only the cued modalities count when the query has cues.
         fts_weight: rank-fusion weight of the full-text list.
         rrf_k: the reciprocal-rank-fusion constant.
         hybrid: add the full-text and cued modality lists; off = fused vectors only.
-        threshold: a scene is returned only when some modality matched it or its relevance
-            (best of the fused and cued similarities) reaches this, so a query returns fewer
-            than ``limit`` scenes rather than padding with scenes that matched nothing;
-            0 returns every candidate.
+        threshold: a scene is returned only when some modality matched it (by vector or by
+            text) or its relevance (best of the fused and cued similarities) reaches this,
+            so a query returns fewer than ``limit`` scenes rather than padding with scenes
+            that matched nothing; 0 returns every candidate.
+        text_coverage: a full-text hit counts as a match when it holds at least this share
+            of the part's content words (stopwords never count; OCR words count by their
+            confidence), so a text-heavy scene sharing one common word matches nothing.
+        fuzzy: match near-miss spellings in the full-text search (:func:`edit_budget`).
     """
 
-    candidates: int = 30
+    candidates: int = 40
     split_below: float = 0.5
     match_at: float = 0.3
     fts_weight: float = 1.0
     rrf_k: float = 60.0
     hybrid: bool = True
     threshold: float = 0.3
+    text_coverage: float = 0.5
+    fuzzy: bool = True
+
+
+def ocr_weight(row: dict[str, Any]) -> float:
+    """How far a row's on-screen text is trusted: its OCR confidence (0-1).
+
+    A row with text but no confidence (written before confidences were kept, or by a
+    reader that gives none) is trusted fully.
+
+    Example:
+        >>> ocr_weight({"ocr": "EXIT", "ocr_confidence": 0.42}), ocr_weight({"ocr": "EXIT"})
+        (0.42, 1.0)
+    """
+    conf = float(row.get("ocr_confidence") or 0.0)
+    return 1.0 if conf <= 0.0 else min(1.0, conf)
+
+
+def text_coverage(row: dict[str, Any], words: list[str]) -> dict[str, float]:
+    """Per descriptor field, the share of ``words`` it holds (near misses included).
+
+    OCR words count by the row's :func:`ocr_weight`; the ``"all"`` entry is the share held
+    by any field (each word by its best field).
+
+    Example:
+        >>> row = {"transcript": "it will rain", "ocr": "WELCOME", "ocr_confidence": 0.5}
+        >>> text_coverage(row, ["welcome", "rain"])
+        {'transcript': 0.5, 'ocr': 0.25, 'all': 0.75}
+    """
+    if not words:
+        return {"all": 0.0}
+    found: dict[str, set[str]] = {}
+    for name in _TEXT_FIELDS:
+        value = row.get(name) or ""
+        text = " ".join(value) if isinstance(value, list) else str(value)
+        found[name] = {fold(w) for w in words_of(text)}
+    weights = {name: ocr_weight(row) if name == "ocr" else 1.0 for name in _TEXT_FIELDS}
+    per = dict.fromkeys(_TEXT_FIELDS, 0.0)
+    total = 0.0
+    for word in words:
+        best = 0.0
+        for name in _TEXT_FIELDS:
+            if found[name] and near_match(word, found[name]):
+                per[name] += weights[name]
+                best = max(best, weights[name])
+        total += best
+    out = {name: round(v / len(words), 6) for name, v in per.items() if v > 0}
+    out["all"] = round(total / len(words), 6)
+    return out
 
 
 @dataclass
 class _Candidate:
     row: dict[str, Any]
     fused: float = 0.0
-    per_modality: dict[str, float] | None = None
-    text_hit: bool = False
+    per_modality: dict[str, float] = field(default_factory=dict)
+    coverage: dict[str, float] = field(default_factory=dict)
+    text_score: float = 0.0
+
+
+@dataclass
+class _Hit:
+    """One scene's evidence for one query part: its scene and passage rows collapsed."""
+
+    row: dict[str, Any]
+    relevance: float
+    modalities: tuple[str, ...]
 
 
 def _rows(query: Any) -> list[dict[str, Any]]:
@@ -99,6 +180,11 @@ def _rows(query: Any) -> list[dict[str, Any]]:
 
 def _unit(v: Any) -> npt.NDArray[np.float32]:
     return np.asarray(v, dtype=np.float32)
+
+
+def _first_per_scene(keys: list[str]) -> list[str]:
+    """Row keys ranked best first -> scene keys at their best row's rank."""
+    return list(dict.fromkeys(scene_key(k) for k in keys))
 
 
 class SceneSearcher:
@@ -146,17 +232,41 @@ class SceneSearcher:
         )
         return rows
 
-    def _fts(self, words: str) -> list[dict[str, Any]]:
-        query = self.store.table.search(words, query_type="fts")
-        return _rows(query.select([*_COLUMNS, "_score"]).limit(self.config.candidates))
+    def _fts(self, words: list[str]) -> list[dict[str, Any]]:
+        """Full-text hits for the folded content ``words``: exact words, then near misses.
 
-    def _search_part(self, part: QueryPart) -> tuple[list[tuple[str, float]], dict[str, Any]]:
-        """Rank the scenes for one part: ``([(key, score)], {key: details})``.
+        Exact matches are boosted over fuzzy ones, so "hiring" still ranks the HIRING slide
+        above a HIKING one while "hirng" finds both. The index lower-cases what it stores
+        but not fuzzy terms, hence the folded words.
+        """
+        from lancedb import query as lq
 
+        # Pydantic dataclasses: mypy sees every field as required, LanceDB does not.
+        MatchQuery: Any = lq.MatchQuery
+        Occur, BooleanQuery = lq.Occur, lq.BooleanQuery
+
+        clauses: list[tuple[Any, Any]] = [
+            (Occur.SHOULD, MatchQuery(" ".join(words), "text", boost=2.0))
+        ]
+        if self.config.fuzzy:
+            for word in words:
+                if edit_budget(word):
+                    clauses.append(
+                        (Occur.SHOULD, MatchQuery(word, "text", fuzziness=edit_budget(word)))
+                    )
+        query = clauses[0][1] if len(clauses) == 1 else BooleanQuery(clauses)
+        search = self.store.table.search(query, query_type="fts")
+        return _rows(search.select([*_COLUMNS, "_score"]).limit(self.config.candidates))
+
+    def _search_part(self, part: QueryPart) -> tuple[list[tuple[str, float]], dict[str, _Hit]]:
+        """Rank the scenes for one part: ``([(scene key, score)], {scene key: hit})``.
+
+        Scene and passage rows compete in every candidate list; each list then keeps a
+        scene at its best row's rank, so a scene's passages never push other scenes down.
         The full-text query starts before the query is encoded and the vector queries run
         side by side: LanceDB releases the GIL, so the lists cost about the slowest one.
         """
-        words = fts_text(part.content)
+        words = content_words(part.content)
         hybrid = self.config.hybrid
         fts = (
             _POOL.submit(self._fts, words)
@@ -176,10 +286,9 @@ class SceneSearcher:
         for future in anns:
             for row in future.result():
                 found.setdefault(row["key"], _Candidate(row))
-        text_hits: list[str] = []
         for row in fts.result() if fts is not None else []:
-            found.setdefault(row["key"], _Candidate(row)).text_hit = True
-            text_hits.append(row["key"])
+            cand = found.setdefault(row["key"], _Candidate(row))
+            cand.text_score = float(row.get("_score") or 0.0)
         if not found:
             return [], {}
         keys = list(found)
@@ -188,39 +297,96 @@ class SceneSearcher:
             m: np.stack([_unit(found[k].row[vector_column(m)]) for k in keys]) @ cvec
             for m in MODALITIES
         }
+        # Junk OCR (low confidence) must not outrank real matches: its similarity counts
+        # only as far as the text is trusted.
+        per_mod["ocr"] = per_mod["ocr"] * np.array([ocr_weight(found[k].row) for k in keys])
         for i, k in enumerate(keys):
-            found[k].fused = float(fused[i])
-            found[k].per_modality = {m: float(per_mod[m][i]) for m in MODALITIES}
-        lists = [[keys[i] for i in np.argsort(-fused, kind="stable")]]
+            cand = found[k]
+            cand.fused = float(fused[i])
+            cand.per_modality = {m: float(per_mod[m][i]) for m in MODALITIES}
+            cand.coverage = text_coverage(cand.row, words)
+        lists = [_first_per_scene([keys[i] for i in np.argsort(-fused, kind="stable")])]
         weights = [1.0]
+        # A full-text hit ranks by BM25 times the share of the part it holds, and one that
+        # holds too little (a common OCR word) is no hit at all.
+        text_hits = sorted(
+            (k for k in keys if self._text_hit(found[k])),
+            key=lambda k: (-found[k].text_score * found[k].coverage["all"], k),
+        )
         if text_hits:
-            lists.append(text_hits)
+            lists.append(_first_per_scene(text_hits))
             weights.append(self.config.fts_weight)
-        for m in part.modalities if self.config.hybrid else []:
-            lists.append([keys[i] for i in np.argsort(-per_mod[m], kind="stable")])
+        for m in part.modalities if hybrid else []:
+            order = np.argsort(-per_mod[m], kind="stable")
+            lists.append(_first_per_scene([keys[i] for i in order]))
             weights.append(part.weights[m])
         scores = reciprocal_rank_fusion(lists, weights, k=self.config.rrf_k)
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-        return ranked, found
+        groups: dict[str, list[_Candidate]] = {}
+        for k in keys:
+            groups.setdefault(scene_key(k), []).append(found[k])
+        hits = {key: self._collapse(rows, part) for key, rows in groups.items()}
+        return ranked, hits
 
-    def _modalities(self, cand: _Candidate, part: QueryPart) -> tuple[str, ...]:
-        per = cand.per_modality or {}
-        hits = {m for m, s in per.items() if s >= self.config.match_at}
-        if cand.text_hit:
-            words = {w.lower() for w in fts_text(part.content).split()}
-            for m in ("transcript", "ocr", "caption"):
-                if words & {w.lower() for w in fts_text(str(cand.row.get(m) or "")).split()}:
-                    hits.add(m)
-        return tuple(sorted(hits))
+    def _text_hit(self, cand: _Candidate) -> bool:
+        return cand.text_score > 0 and cand.coverage.get("all", 0.0) >= self.config.text_coverage
+
+    def _modalities(self, cand: _Candidate, part: QueryPart) -> set[str]:
+        """The modalities by which ``cand`` matches ``part``, by vector or by text.
+
+        With cues, only the cued modalities count: "the word EXIT on screen" is not matched
+        by a tag string that happens to say "screen".
+        """
+        allowed = set(part.modalities) or set(MODALITIES)
+        hits = {
+            m for m, s in cand.per_modality.items() if m in allowed and s >= self.config.match_at
+        }
+        if self._text_hit(cand):
+            hits |= {m for m in _TEXT_FIELDS if cand.coverage.get(m, 0.0) > 0}
+        return hits
 
     def _relevance(self, cand: _Candidate, part: QueryPart) -> float:
-        cued = [(cand.per_modality or {}).get(m, 0.0) for m in part.modalities]
+        cued = [cand.per_modality.get(m, 0.0) for m in part.modalities]
         return max([cand.fused, *cued])
+
+    def _collapse(self, rows: list[_Candidate], part: QueryPart) -> _Hit:
+        """One scene's rows -> its evidence, shown as the scene or as one of its passages.
+
+        A passage stands for its scene when speech is what matched: its transcript is
+        closer to the query than the whole scene's and than its own other descriptors, and
+        it is at least as relevant as the scene. Otherwise (on-screen text, tags, or a scene
+        row the candidates lack a passage of) the whole scene is the answer.
+        """
+        mods: set[str] = set()
+        for cand in rows:
+            mods |= self._modalities(cand, part)
+        relevance = max(self._relevance(c, part) for c in rows)
+        scene = next((c for c in rows if int(c.row.get("passage", -1)) < 0), None)
+        passages = [c for c in rows if int(c.row.get("passage", -1)) >= 0]
+        chosen = scene
+        if passages:
+            best = max(passages, key=lambda c: (c.per_modality["transcript"], c.fused))
+            said = best.per_modality["transcript"]
+            other = max(v for m, v in best.per_modality.items() if m != "transcript")
+            if scene is None or (
+                said > scene.per_modality["transcript"]
+                and said >= other
+                and self._relevance(best, part) >= self._relevance(scene, part)
+            ):
+                chosen = best
+        assert chosen is not None  # rows is never empty
+        return _Hit(chosen.row, relevance, tuple(sorted(mods)))
+
+    def _accepts(self, hit: _Hit) -> bool:
+        return bool(hit.modalities) or hit.relevance >= self.config.threshold
 
     # -- whole query ----------------------------------------------------------------------
 
     def search(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
         """The best ``limit`` scenes for ``query``, best first, as JSON-able dicts.
+
+        A result is a scene, or the passage of a long scene that the query is about (its
+        ``start``/``end`` are then the passage's and ``passage`` its index, else ``None``).
 
         Raises:
             EmptyQueryError: the query has no words.
@@ -236,41 +402,35 @@ class SceneSearcher:
             return []
         whole = analyse(text)
         ranked, found = self._search_part(whole)
-        best = max((self._relevance(c, whole) for c in found.values()), default=0.0)
+        best = max((h.relevance for h in found.values()), default=0.0)
         parts = split_query(text) if best < self.config.split_below else [text]
         if len(parts) < 2:
-            kept = [(k, s, self._modalities(found[k], whole)) for k, s in ranked]
             # The relevance threshold: unmatched scenes are not results, however few remain.
-            kept = [
-                (k, s, mods)
-                for k, s, mods in kept
-                if mods or self._relevance(found[k], whole) >= self.config.threshold
-            ]
-            return [self._result(found[k], s, {text: mods}) for k, s, mods in kept[:limit]]
+            kept = [(k, s) for k, s in ranked if self._accepts(found[k])]
+            return [self._result(found[k], s, {text: found[k].modalities}) for k, s in kept[:limit]]
         per_part: dict[str, dict[str, PartMatch]] = {}
-        rows: dict[str, _Candidate] = {}
+        rows: dict[str, _Hit] = {}
         for text_part in parts:
             part = analyse(text_part)
             part_ranked, part_found = self._search_part(part)
             matches: dict[str, PartMatch] = {}
             for key, score in part_ranked:
-                cand = part_found[key]
-                mods = self._modalities(cand, part)
-                if mods or self._relevance(cand, part) >= self.config.match_at:
-                    matches[key] = PartMatch(score, mods)
-                    rows.setdefault(key, cand)
+                hit = part_found[key]
+                if self._accepts(hit):
+                    matches[key] = PartMatch(score, hit.modalities)
+                    rows.setdefault(key, hit)
             per_part[text_part] = matches
         merged = merge_parts(per_part)
         return [self._result(rows[h.key], h.score, h.matched) for h in merged[:limit]]
 
     @staticmethod
-    def _result(
-        cand: _Candidate, score: float, matched: dict[str, tuple[str, ...]]
-    ) -> dict[str, Any]:
-        row = cand.row
+    def _result(hit: _Hit, score: float, matched: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+        row = hit.row
+        passage = int(row.get("passage", -1))
         return {
             "video": row["video"],
             "scene": int(row["scene"]),
+            "passage": passage if passage >= 0 else None,
             "start": round(float(row["start"]), 3),
             "end": round(float(row["end"]), 3),
             "score": round(float(score), 6),

@@ -15,6 +15,12 @@ deciding; on object storage (no shared lock) a commit conflict is retried from a
 version and a write that finds duplicates of its keys afterwards fails loudly. Give object
 stores one writer (a deployment concurrency limit of one per store).
 
+A long scene's passages (sentence groups of its speech, :mod:`tasks.video.passages`) are
+rows of the same table beside their scene: ``passage`` is their index (-1 on the scene's
+own row), ``scene`` their scene's index, ``start``/``end`` their own times, and the other
+descriptors their scene's. A video's scene and passage rows are written in one commit and
+deleted together; listings and exports read scene rows only (:data:`SCENE_ROWS`).
+
 A native full-text index covers the descriptor text; the schema version lives in the
 table's schema metadata.
 
@@ -42,7 +48,7 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
-from tasks.video.encode import MODALITIES, SceneVectors, descriptor_text
+from tasks.video.encode import MODALITIES, SceneVectors, descriptor_text, passage_scenes
 from tasks.video.records import Scene
 
 logger = logging.getLogger(__name__)
@@ -51,7 +57,9 @@ TABLE_NAME = "scenes"
 VECTOR_INDEX_MIN_ROWS = 50_000
 """From this many rows the fused vectors get an IVF-PQ index (a flat scan of 100k 384-d
 vectors costs about 200 ms on a busy 2-core machine, the index about 6 ms)."""
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
+SCENE_ROWS = "passage < 0"
+"""SQL filter for the scenes' own rows (not their passages)."""
 _VERSION_KEY = b"tessera.schema_version"
 TEXT_INDEX_OPTIONS: dict[str, Any] = {
     "with_position": False,
@@ -95,6 +103,7 @@ def scene_schema(dim: int) -> pa.Schema:
         pa.field("video", pa.string(), nullable=False),
         pa.field("video_hash", pa.string(), nullable=False),
         pa.field("scene", pa.int32(), nullable=False),
+        pa.field("passage", pa.int32(), nullable=False),
         pa.field("start", pa.float64()),
         pa.field("end", pa.float64()),
         pa.field("transcript", pa.string()),
@@ -132,10 +141,30 @@ def sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def passage_key(scene_key: str, passage: int) -> str:
+    """The row key of a scene's passage.
+
+    Example:
+        >>> passage_key("ab12:3", 0)
+        'ab12:3:0'
+    """
+    return f"{scene_key}:{passage}"
+
+
+def scene_key(row_key: str) -> str:
+    """The key of the scene a row belongs to (itself for a scene row).
+
+    Example:
+        >>> scene_key("ab12:3:0"), scene_key("ab12:3")
+        ('ab12:3', 'ab12:3')
+    """
+    return ":".join(row_key.split(":", 2)[:2])
+
+
 def scene_rows(
     scenes: Sequence[Scene], vectors: Sequence[SceneVectors], now: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """Table rows for ``scenes`` and their vectors.
+    """Table rows for ``scenes`` and their vectors: each scene's row, then its passages'.
 
     Example:
         >>> scene_rows([], [])
@@ -146,28 +175,41 @@ def scene_rows(
     stamp = now or datetime.now(UTC)
     rows = []
     for scene, vec in zip(scenes, vectors, strict=True):
-        row: dict[str, Any] = {
-            "key": scene.key,
-            "video": scene.video,
-            "video_hash": scene.video_hash,
-            "scene": scene.index,
-            "start": float(scene.start_s),
-            "end": float(scene.end_s),
-            "transcript": scene.transcript,
-            "ocr": scene.ocr,
-            "ocr_confidence": float(scene.ocr_confidence),
-            "tags": list(scene.tags),
-            "caption": scene.caption,
-            "thumbnail": scene.thumbnail,
-            "language": scene.language,
-            "text": descriptor_text(scene, labelled=False),
-            "vector": np.asarray(vec.fused, np.float32),
-            "ingested_at": stamp,
-        }
-        for m in MODALITIES:
-            row[vector_column(m)] = np.asarray(vec.modalities[m], np.float32)
-        rows.append(row)
+        if len(vec.passages) != len(scene.passages):
+            raise ValueError(
+                f"{scene.key}: {len(scene.passages)} passages but {len(vec.passages)} vector sets"
+            )
+        rows.append(_row(scene, vec, scene.key, -1, stamp))
+        for j, (ps, pvec) in enumerate(zip(passage_scenes(scene), vec.passages, strict=True)):
+            rows.append(_row(ps, pvec, passage_key(scene.key, j), j, stamp))
     return rows
+
+
+def _row(
+    scene: Scene, vec: SceneVectors, key: str, passage: int, stamp: datetime
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "key": key,
+        "video": scene.video,
+        "video_hash": scene.video_hash,
+        "scene": scene.index,
+        "passage": passage,
+        "start": float(scene.start_s),
+        "end": float(scene.end_s),
+        "transcript": scene.transcript,
+        "ocr": scene.ocr,
+        "ocr_confidence": float(scene.ocr_confidence),
+        "tags": list(scene.tags),
+        "caption": scene.caption,
+        "thumbnail": scene.thumbnail,
+        "language": scene.language,
+        "text": descriptor_text(scene, labelled=False),
+        "vector": np.asarray(vec.fused, np.float32),
+        "ingested_at": stamp,
+    }
+    for m in MODALITIES:
+        row[vector_column(m)] = np.asarray(vec.modalities[m], np.float32)
+    return row
 
 
 @dataclass(frozen=True)
@@ -302,7 +344,12 @@ class SceneStore:
         return self._table
 
     def count(self, where: str | None = None) -> int:
-        """Rows in the store (optionally only those matching the SQL filter ``where``)."""
+        """Rows in the store, scenes and passages (optionally only those matching ``where``).
+
+        Example:
+            >>> SceneStore.open("/tmp/scenes-doctest").count(SCENE_ROWS)
+            0
+        """
         return 0 if self.table is None else int(self.table.count_rows(where))
 
     def version(self) -> int:
@@ -352,7 +399,8 @@ class SceneStore:
                     self.table if self.table is not None else self._create(len(rows[0]["vector"]))
                 )
                 stale = f"video = {sql_str(video)} AND video_hash != {sql_str(video_hash)}"
-                old_thumbs = self._thumbnails(stale)
+                # Passage rows share their scene's thumbnail: the scene rows name them all.
+                old_thumbs = self._thumbnails(f"{stale} AND {SCENE_ROWS}")
                 replaced = len(old_thumbs)
                 try:
                     self._commit(table, rows, video)
@@ -367,11 +415,12 @@ class SceneStore:
             self._dirty = True
         keep = {r["thumbnail"] for r in rows}
         _remove_thumbnails(
-            [t for t in old_thumbs.values() if t and t not in keep],
+            sorted({t for t in old_thumbs.values() if t and t not in keep}),
             old_thumbs,
             self.storage_options,
         )
-        return WriteResult(video, video_hash, "written", len(rows), replaced)
+        written = sum(1 for r in rows if r["passage"] < 0)
+        return WriteResult(video, video_hash, "written", written, replaced)
 
     @staticmethod
     def _commit(table: Any, rows: list[dict[str, Any]], video: str) -> None:
@@ -438,13 +487,13 @@ class SceneStore:
         return True
 
     def scenes_of(self, video: str) -> list[dict[str, Any]]:
-        """The stored rows of one video path, in scene order, without vectors."""
+        """The stored scene rows of one video path (no passages), in order, without vectors."""
         if self.table is None:
             return []
         cols = ["key", "video", "video_hash", "scene", "start", "end", "transcript", "ocr"]
         rows = (
             self.table.search()
-            .where(f"video = {sql_str(video)}")
+            .where(f"video = {sql_str(video)} AND {SCENE_ROWS}")
             .select([*cols, "tags", "thumbnail"])
             .limit(None)
             .to_list()
@@ -465,7 +514,7 @@ class SceneStore:
         if self.table is None or self.count() == 0:
             return []
         cols = ["video", "video_hash", "scene", "end", "thumbnail", "ingested_at"]
-        rows = self.table.search().select(cols).limit(None).to_arrow().to_pylist()
+        rows = self.table.search().where(SCENE_ROWS).select(cols).limit(None).to_arrow().to_pylist()
         found: dict[str, dict[str, Any]] = {}
         for row in sorted(rows, key=lambda r: (r["video_hash"], r["scene"])):
             entry = found.setdefault(
@@ -508,7 +557,7 @@ class SceneStore:
         return None
 
     def remove_video(self, video: StoredVideo) -> int:
-        """Delete every scene row of ``video`` in one write; returns the rows deleted.
+        """Delete every row of ``video`` (scenes and passages) in one write; returns its scenes.
 
         The thumbnail files are the caller's to delete (the store holds only their paths);
         the rows go first, so a search never returns a scene whose thumbnail is gone.
@@ -519,10 +568,10 @@ class SceneStore:
         """
         where = f"video_hash = {sql_str(video.video_hash)}"
         with self.writing():
-            rows = self.count(where)
-            if rows:
+            scenes = self.count(f"{where} AND {SCENE_ROWS}")
+            if self.count(where):
                 self.table.delete(where)
-        return rows
+        return scenes
 
 
 @dataclass(frozen=True)
