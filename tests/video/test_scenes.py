@@ -1,15 +1,133 @@
-"""split_scenes: cuts found within 0.5 s, long shots windowed, no-cut videos still split."""
+"""split_scenes: cuts a viewer would make, on videos built with ffmpeg where every cut is known.
+
+* hard cuts between flat colours: every one found within 0.5 s;
+* camera motion (a fast pan over a photograph, a zoom): no cut inside, the hard cut after it
+  still found;
+* cross-dissolves (ffmpeg ``xfade``, 1 s): one cut at the midpoint, no sliver scene;
+* slides on one template with different text: a cut at each slide change, none where a
+  bullet appears on the same slide;
+* long shots windowed, no-cut videos still split.
+"""
 
 from __future__ import annotations
 
 import itertools
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from tasks.video.probe import probe_video
 from tasks.video.records import SceneSpan
+from tasks.video.samples import SampleScene, make_sample_video
 from tasks.video.scenes import detect_cuts, split_scenes, window_spans
+from tasks.video.transitions import blend_midpoint, is_camera_motion, is_layout_change
 from tests.video.conftest import SampleVideos
+
+_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+_FLAT = ["red", "blue", "white", "olive", "gray", "silver", "navy", "black", "0x336633", "yellow"]
+_SLIDES = [
+    ("Quarterly results", ["Revenue grew 12 percent", "New customers in Europe"]),
+    ("Hiring plan", ["Four engineers by June", "One designer"]),
+    ("Next steps", ["Ship the mobile app", "Review in October"]),
+]
+
+
+def _photo(name: str) -> Path:
+    import sklearn
+
+    return Path(sklearn.__file__).parent / "datasets" / "images" / f"{name}.jpg"
+
+
+def _ffmpeg(args: list[str], out: Path) -> Path:
+    cmd = ["ffmpeg", "-y", "-hide_banner", "-loglevel", "error", *args]
+    cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    return out
+
+
+def _still(i: int, seconds: float) -> str:
+    return f"[{i}:v]scale=640:360,setsar=1,fps=25,format=yuv420p,trim=duration={seconds}"
+
+
+def make_motion_video(out: Path) -> Path:
+    """A 4-s fast diagonal pan over flower.jpg, a hard cut, a 4-s zoom into china.jpg."""
+    pan = "zoompan=z=2.5:x='(iw-iw/zoom)*on/100':y='(ih-ih/zoom)*on/100':d=100:s=640x360:fps=25"
+    zoom = "zoompan=z='1+on*0.008':x='iw/2-iw/zoom/2':y='ih/2-ih/zoom/2':d=100:s=640x360:fps=25"
+    graph = f"[0:v]{pan},setsar=1[a];[1:v]{zoom},setsar=1[b];[a][b]concat=n=2:v=1[v]"
+    # One input frame each: zoompan makes its d frames from every input frame.
+    args = ["-i", str(_photo("flower")), "-i", str(_photo("china"))]
+    return _ffmpeg([*args, "-filter_complex", graph, "-map", "[v]", "-frames:v", "200"], out)
+
+
+def make_dissolve_video(out: Path) -> Path:
+    """china.jpg, 1-s dissolve (4.5-5.5 s) to flower.jpg, 1-s dissolve (9.5-10.5 s) to navy."""
+    args = ["-loop", "1", "-i", str(_photo("china")), "-loop", "1", "-i", str(_photo("flower"))]
+    args += ["-f", "lavfi", "-i", "color=c=navy:s=640x360:r=25"]
+    graph = (
+        f"{_still(0, 5.5)}[a];{_still(1, 6.0)}[b];{_still(2, 4.5)}[c];"
+        "[a][b]xfade=transition=fade:duration=1:offset=4.5[ab];"
+        "[ab][c]xfade=transition=fade:duration=1:offset=9.5[v]"
+    )
+    return _ffmpeg([*args, "-filter_complex", graph, "-map", "[v]"], out)
+
+
+def make_slides_video(out: Path, slide_s: float = 6.0) -> Path:
+    """Three slides on one template (header bar, footer stripe, title, bullets), no audio.
+
+    The second slide's second bullet appears half-way through it (a build, not a new slide).
+    """
+    inputs: list[str] = []
+    for i, (title, bullets) in enumerate(_SLIDES):
+        src = (
+            f"color=c=0x1e3a5f:s=640x360:r=25:d={slide_s},"
+            "drawbox=x=0:y=0:w=iw:h=64:color=0xf0f0f0:t=fill,"
+            "drawbox=x=0:y=340:w=iw:h=20:color=0xe07020:t=fill,"
+            f"drawtext=fontfile={_FONT}:text='{title}':fontsize=36:fontcolor=0x1e3a5f:x=30:y=14"
+        )
+        for k, bullet in enumerate(bullets):
+            src += (
+                f",drawtext=fontfile={_FONT}:text='- {bullet}':fontsize=24:fontcolor=white"
+                f":x=40:y={110 + 50 * k}"
+            )
+            if i == 1 and k == 1:
+                src += f":enable='gte(t\\,{slide_s / 2})'"
+        inputs += ["-f", "lavfi", "-i", src]
+    graph = "[0:v][1:v][2:v]concat=n=3:v=1[v]"
+    return _ffmpeg([*inputs, "-filter_complex", graph, "-map", "[v]"], out)
+
+
+@dataclass(frozen=True)
+class EditedVideos:
+    """Videos with camera motion, dissolves, slides and flat cuts, and their true cuts."""
+
+    flat: Path
+    flat_cuts: list[float]
+    motion: Path
+    dissolves: Path
+    slides: Path
+
+
+@pytest.fixture(scope="module")
+def edited(tmp_path_factory: pytest.TempPathFactory) -> EditedVideos:
+    root = tmp_path_factory.mktemp("edited")
+    spans = make_sample_video(root / "flat.mp4", [SampleScene(1.6, c) for c in _FLAT], audio=False)
+    return EditedVideos(
+        flat=root / "flat.mp4",
+        flat_cuts=[a for a, _ in spans[1:]],
+        motion=make_motion_video(root / "motion.mp4"),
+        dissolves=make_dissolve_video(root / "dissolves.mp4"),
+        slides=make_slides_video(root / "slides.mp4"),
+    )
+
+
+def _assert_cuts(found: list[float], expected: list[float], tol: float) -> None:
+    assert len(found) == len(expected), (found, expected)
+    for true, got in zip(expected, found, strict=True):
+        assert abs(true - got) <= tol, (found, expected)
 
 
 class TestCutDetection:
@@ -76,3 +194,92 @@ class TestWindowSpans:
     def test_bad_window(self) -> None:
         with pytest.raises(ValueError, match="max_window_s"):
             window_spans([], 10.0, max_window_s=0)
+
+
+class TestHardCuts:
+    def test_every_flat_colour_cut_found(self, edited: EditedVideos) -> None:
+        found = detect_cuts(probe_video(edited.flat))
+        _assert_cuts(found, edited.flat_cuts, 0.15)
+
+
+class TestCameraMotion:
+    def test_pan_and_zoom_stay_whole(self, edited: EditedVideos) -> None:
+        # A fast pan over a photograph fired the content and adaptive detectors twice.
+        _assert_cuts(detect_cuts(probe_video(edited.motion)), [4.0], 0.15)
+
+    def test_shifted_frame_is_motion(self) -> None:
+        img = cv2.imread(str(_photo("china")), cv2.IMREAD_GRAYSCALE)
+        small = cv2.resize(img, (240, 160), interpolation=cv2.INTER_AREA)
+        before, after = small[20:110, 20:180], small[26:116, 31:191]
+        assert is_camera_motion(before, after)
+
+    def test_scaled_frame_is_motion(self) -> None:
+        img = cv2.imread(str(_photo("flower")), cv2.IMREAD_GRAYSCALE)
+        before = cv2.resize(img[60:330, 80:560], (160, 90), interpolation=cv2.INTER_AREA)
+        after = cv2.resize(img[72:318, 102:538], (160, 90), interpolation=cv2.INTER_AREA)
+        assert is_camera_motion(before, after)
+
+    def test_other_photo_is_not_motion(self) -> None:
+        a = cv2.resize(cv2.imread(str(_photo("china")), cv2.IMREAD_GRAYSCALE), (160, 90))
+        b = cv2.resize(cv2.imread(str(_photo("flower")), cv2.IMREAD_GRAYSCALE), (160, 90))
+        assert not is_camera_motion(a, b)
+
+    def test_flat_colours_are_not_motion(self) -> None:
+        gray, silver = np.full((90, 160), 128, np.uint8), np.full((90, 160), 192, np.uint8)
+        assert not is_camera_motion(gray, silver)
+
+
+class TestDissolves:
+    def test_one_cut_at_each_midpoint(self, edited: EditedVideos) -> None:
+        found = detect_cuts(probe_video(edited.dissolves))
+        _assert_cuts(found, [5.0, 10.0], 0.2)
+
+    def test_no_sliver_scene(self, edited: EditedVideos) -> None:
+        spans = split_scenes(probe_video(edited.dissolves))
+        assert min(s.duration_s for s in spans) >= 4.0, spans
+
+    def test_blend_midpoint_follows_the_mix(self) -> None:
+        a, b = np.zeros((18, 32, 3)), np.full((18, 32, 3), 200.0)
+        mixes = [a, *[(1 - w) * a + w * b for w in (0.1, 0.3, 0.45, 0.7, 0.9)], b]
+        mid = blend_midpoint(mixes, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+        assert mid == pytest.approx(3.2, abs=0.01)
+
+    def test_motion_is_not_a_blend(self) -> None:
+        rng = np.random.default_rng(1)
+        frames = [rng.uniform(0, 255, (18, 32, 3)) for _ in range(5)]
+        assert blend_midpoint(frames, [0.0, 1.0, 2.0, 3.0, 4.0]) is None
+
+
+class TestSlideChanges:
+    def test_each_slide_change_is_a_cut(self, edited: EditedVideos) -> None:
+        # One template, new text: the colour detectors see almost nothing change.
+        _assert_cuts(detect_cuts(probe_video(edited.slides)), [6.0, 12.0], 0.15)
+
+    def test_slides_become_scenes_not_windows(self, edited: EditedVideos) -> None:
+        spans = split_scenes(probe_video(edited.slides), max_window_s=30.0)
+        assert [(s.start_s, s.end_s) for s in spans] == [
+            (0.0, pytest.approx(6.0, abs=0.15)),
+            (pytest.approx(6.0, abs=0.15), pytest.approx(12.0, abs=0.15)),
+            (pytest.approx(12.0, abs=0.15), pytest.approx(18.0, abs=0.1)),
+        ]
+
+    def test_added_text_is_not_a_new_slide(self) -> None:
+        slide = np.full((90, 160), 40, np.uint8)
+        slide[5:15, 10:100:3] = 230
+        built = slide.copy()
+        built[40:50, 10:110:3] = 230
+        assert not is_layout_change(slide, built)
+
+    def test_replaced_text_is_a_new_slide(self) -> None:
+        one, two = np.full((90, 160), 40, np.uint8), np.full((90, 160), 40, np.uint8)
+        one[5:15, 10:100:3] = 230
+        two[5:15, 12:130:5] = 230
+        one[30:60, 10:150:4] = 230
+        two[30:60, 11:140:7] = 230
+        assert is_layout_change(one, two)
+
+    def test_changing_caption_is_not_a_new_slide(self) -> None:
+        one, two = np.full((90, 160), 40, np.uint8), np.full((90, 160), 40, np.uint8)
+        one[72:84, 10:120:3] = 230
+        two[72:84, 12:140:5] = 230
+        assert not is_layout_change(one, two)

@@ -1,0 +1,368 @@
+"""Frame checks behind :mod:`tasks.video.scenes`: camera motion, dissolves and slide changes.
+
+PySceneDetect's detectors compare colour statistics of consecutive frames, so they fire on
+fast camera motion (a pan over a photograph), at both ends of a cross-dissolve, and not at
+all when a slide on one template gets new text. :class:`CutWatcher` wraps those detectors
+in the same downscaled decode pass and keeps a few seconds of frames, so every cut they
+propose is checked before it is kept:
+
+* **camera motion**: when the frame after the cut is a shifted/scaled/rotated copy of the
+  frame before (affine ECC, started from phase correlation, leaves a small residual), the
+  "cut" is a pan or zoom and is dropped;
+* **dissolve**: when the frames around the cut change gradually and each is a blend
+  ``(1 - a) * A + a * B`` of the still frames either side, the cut moves to where ``a``
+  crosses 0.5 and the detector firing at the other end of the same transition is absorbed;
+* **slide change**: between two still runs (no pixel moves for ``min_still_s``) joined by an
+  abrupt step or a dissolve, a cut is added when content was *replaced* (edges inside the
+  changed region both before and after) rather than added to empty space (a title or
+  caption appearing mid-scene is not a cut), unless the change stays in the caption band.
+
+Example:
+    >>> watcher = CutWatcher([ContentDetector()], fps=12.5)  # doctest: +SKIP
+    >>> manager.add_detector(watcher); manager.detect_scenes(video)  # doctest: +SKIP
+    >>> watcher.cuts  # doctest: +SKIP
+    [5.0, 19.04]
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+__all__ = ["CutWatcher", "blend_midpoint", "is_camera_motion", "is_layout_change"]
+
+# Colour thumbnails for the blend model: small enough to ignore noise and compression.
+_THUMB = (32, 18)
+# Per-step mean change (0-255, thumbnails) above which a frame is "changing" (dissolve span).
+_CHANGING = 1.2
+# Pixels (detect-size luma) that moved by more than this count as changed; x264 noise on a
+# still frame stays well under it.
+_PIXEL_STEP = 24
+# A frame is still when fewer than this share of its pixels changed since the last frame.
+_STILL_SHARE = 0.003
+
+
+@dataclass
+class _Frame:
+    index: int
+    time_s: float
+    gray: np.ndarray
+    thumb: np.ndarray
+    step: float  # mean thumbnail change from the previous frame
+    moved: float  # share of luma pixels changed from the previous frame
+
+
+def _warp_residual(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Mean absolute luma difference of ``b`` to ``a`` before and after global alignment."""
+    fa = a.astype(np.float32)
+    fb = b.astype(np.float32)
+    raw = float(np.mean(np.abs(fa - fb)))
+    h, w = fa.shape
+    (dx, dy), _ = cv2.phaseCorrelate(fa, fb)
+    warp = np.array([[1, 0, dx], [0, 1, dy]], dtype=np.float32)
+    # Flat or unrelated frames: ECC cannot converge, keep the phase-correlation shift.
+    with contextlib.suppress(cv2.error):
+        criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 40, 1e-4)
+        _, found = cv2.findTransformECC(fa, fb, warp, cv2.MOTION_AFFINE, criteria, None)
+        warp = np.asarray(found, dtype=np.float32)
+    aligned = cv2.warpAffine(fb, warp, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+    valid = cv2.warpAffine(
+        np.ones_like(fb), warp, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP
+    )
+    # Ignore a border where the warp pulled in pixels from outside either frame.
+    inside = valid > 0.5
+    inside[:2, :] = inside[-2:, :] = inside[:, :2] = inside[:, -2:] = False
+    if inside.mean() < 0.4:
+        return raw, raw
+    return raw, float(np.mean(np.abs(aligned - fa)[inside]))
+
+
+def is_camera_motion(before: np.ndarray, after: np.ndarray) -> bool:
+    """Whether ``after`` is ``before`` moved by the camera (pan, zoom, tilt), not a new shot.
+
+    Args:
+        before: luma frame (uint8, detect size) just before the proposed cut.
+        after: luma frame at the proposed cut.
+
+    Example:
+        >>> img = np.random.default_rng(0).integers(0, 255, (90, 160)).astype(np.uint8)
+        >>> img = cv2.GaussianBlur(img, (9, 9), 3) * 4
+        >>> is_camera_motion(img, np.roll(img, 3, axis=1))
+        True
+    """
+    raw, aligned = _warp_residual(before, after)
+    # Real cuts between unrelated frames stay far apart after any warp; a pan, once
+    # aligned, leaves only interpolation and compression noise.
+    return raw >= 4.0 and aligned <= max(4.0, 0.3 * raw)
+
+
+def blend_midpoint(
+    frames: list[np.ndarray], times: list[float], *, max_residual: float = 0.25
+) -> float | None:
+    """The time a cross-dissolve from ``frames[0]`` to ``frames[-1]`` is half done, if it is one.
+
+    Each interior frame is fitted as ``(1 - a) * first + a * last``; the transition is a
+    dissolve when every fit leaves under ``max_residual`` of the first-to-last difference
+    and ``a`` rises through the span.
+
+    Args:
+        frames: float thumbnails, the still frame before the transition first, the one after
+            it last.
+        times: each frame's time in seconds.
+        max_residual: largest allowed fit residual, relative to ``|last - first|``.
+
+    Example:
+        >>> a, b = np.zeros((2, 2)), np.full((2, 2), 100.0)
+        >>> blend_midpoint([a, 0.75 * a + 0.25 * b, 0.25 * a + 0.75 * b, b], [0, 1, 2, 3])
+        1.5
+    """
+    if len(frames) < 3:
+        return None
+    first, last = frames[0].ravel(), frames[-1].ravel()
+    span = last - first
+    norm = float(span @ span)
+    if norm <= 0 or np.sqrt(norm / span.size) < 8.0:
+        return None
+    alphas = [0.0]
+    for frame in frames[1:-1]:
+        off = frame.ravel() - first
+        a = float(off @ span) / norm
+        if np.sqrt(float(((off - a * span) ** 2).sum()) / norm) > max_residual:
+            return None
+        if a < alphas[-1] - 0.1:
+            return None
+        alphas.append(a)
+    alphas.append(1.0)
+    for k in range(1, len(alphas)):
+        if alphas[k] >= 0.5:
+            lo, hi = alphas[k - 1], alphas[k]
+            part = 0.5 if hi <= lo else (0.5 - lo) / (hi - lo)
+            return round(times[k - 1] + min(1.0, max(0.0, part)) * (times[k] - times[k - 1]), 3)
+    return None  # pragma: no cover - alphas ends at 1.0
+
+
+def is_layout_change(before: np.ndarray, after: np.ndarray, *, min_share: float = 0.008) -> bool:
+    """Whether a still frame's content was replaced (new slide), not added to or moved.
+
+    Args:
+        before: luma of the last still frame before the change (uint8, detect size).
+        after: luma of the first still frame after it.
+        min_share: least share of the frame that must change.
+
+    Example:
+        >>> blank = np.full((90, 160), 40, np.uint8)
+        >>> one, two = blank.copy(), blank.copy()
+        >>> one[20:30, 20:120:4] = 250; two[20:30, 22:122:6] = 250
+        >>> is_layout_change(one, two), is_layout_change(blank, two)
+        (True, False)
+    """
+    a = cv2.GaussianBlur(before, (3, 3), 0)
+    b = cv2.GaussianBlur(after, (3, 3), 0)
+    changed = cv2.absdiff(a, b) > 30
+    share = float(changed.mean())
+    if share < min_share:
+        return False
+    rows = np.flatnonzero(changed.any(axis=1))
+    if rows[0] >= 0.72 * changed.shape[0]:
+        return False  # a caption or lower third changing over a still shot
+    kernel = np.ones((3, 3), np.uint8)
+    edges_a = cv2.morphologyEx(a, cv2.MORPH_GRADIENT, kernel) > 40
+    edges_b = cv2.morphologyEx(b, cv2.MORPH_GRADIENT, kernel) > 40
+    # Content appearing on an empty area (a title fading in) has no edges before; content
+    # replaced has edges in the changed region on both sides.
+    removed = float((edges_a & changed).mean())
+    added = float((edges_b & changed).mean())
+    least = max(0.003, 0.2 * share)
+    return removed >= least and added >= least
+
+
+class CutWatcher:
+    """A PySceneDetect detector that checks the cuts of inner detectors and adds slide cuts.
+
+    It behaves as a ``SceneDetector`` (``process_frame``, ``post_process``) but returns no
+    cuts to the scene manager: the checked cut times, in seconds, collect in :attr:`cuts`.
+
+    Args:
+        detectors: PySceneDetect detectors whose cuts are checked.
+        fps: frames per second *processed* (after frame skipping).
+        max_dissolve_s: longest gradual transition treated as one cut.
+        min_still_s: how long a frame must stay still on both sides of a slide change.
+
+    Example:
+        >>> watcher = CutWatcher([], fps=12.5)
+        >>> watcher.post_process(None)
+        []
+        >>> watcher.cuts
+        []
+    """
+
+    def __init__(
+        self,
+        detectors: list[Any],
+        *,
+        fps: float,
+        max_dissolve_s: float = 2.5,
+        min_still_s: float = 0.75,
+    ) -> None:
+        self._detectors = detectors
+        self._max_dissolve_s = max_dissolve_s
+        self._min_still_s = min_still_s
+        # Decide a cut once its far side is in view; keep frames long enough to look back
+        # over a dissolve from a cut a detector reported late (up to its minimum scene).
+        self._lookahead_s = max_dissolve_s + 0.5
+        self._keep = max(8, round((2 * max_dissolve_s + 4.0) * fps))
+        self._frames: deque[_Frame] = deque(maxlen=self._keep)
+        self._pending: list[float] = []
+        self._spans: list[tuple[float, float]] = []
+        self._still_start: _Frame | None = None  # first frame of the current still run
+        self._still_end: _Frame | None = None  # last frame of the previous long still run
+        self._checked_run = False
+        self.cuts: list[float] = []
+        self._stats_manager = None
+
+    # -- SceneDetector interface -------------------------------------------------------
+
+    @property
+    def stats_manager(self) -> Any:
+        return self._stats_manager
+
+    @stats_manager.setter
+    def stats_manager(self, value: Any) -> None:
+        self._stats_manager = value
+
+    @property
+    def event_buffer_length(self) -> int:
+        return 0
+
+    def get_metrics(self) -> list[str]:
+        return []
+
+    def process_frame(self, timecode: Any, frame_img: np.ndarray) -> list[Any]:
+        """Record the frame, feed the inner detectors, decide cuts now far enough behind."""
+        gray = cv2.cvtColor(frame_img, cv2.COLOR_BGR2GRAY)
+        # Bilinear, not area, sampling: 5x cheaper, and a sampled dissolve is still a blend.
+        thumb = cv2.resize(frame_img, _THUMB, interpolation=cv2.INTER_LINEAR)
+        prev = self._frames[-1] if self._frames else None
+        if prev is None:
+            step, moved = 0.0, 0.0
+        else:
+            step = cv2.norm(thumb, prev.thumb, cv2.NORM_L1) / thumb.size
+            moved = np.count_nonzero(cv2.absdiff(gray, prev.gray) > _PIXEL_STEP) / gray.size
+        frame = _Frame(
+            index=prev.index + 1 if prev else 0,
+            time_s=float(timecode.seconds),
+            gray=gray,
+            thumb=thumb,
+            step=step,
+            moved=moved,
+        )
+        self._frames.append(frame)
+        for detector in self._detectors:
+            self._pending += [float(t.seconds) for t in detector.process_frame(timecode, frame_img)]
+        self._track_stills(frame, prev)
+        self._decide(frame.time_s - self._lookahead_s)
+        return []
+
+    def post_process(self, timecode: Any) -> list[Any]:
+        """Take the inner detectors' last cuts and decide everything still pending."""
+        if timecode is not None:
+            for detector in self._detectors:
+                self._pending += [float(t.seconds) for t in detector.post_process(timecode)]
+        self._decide(float("inf"))
+        self.cuts.sort()
+        return []
+
+    # -- cut checks --------------------------------------------------------------------
+
+    def _decide(self, until_s: float) -> None:
+        self._pending.sort()
+        while self._pending and self._pending[0] <= until_s:
+            t = self._pending.pop(0)
+            # The other detectors' report of the same cut: one check is enough.
+            while self._pending and self._pending[0] - t <= 0.15:
+                self._pending.pop(0)
+            if any(a - 0.05 <= t <= b + 0.05 for a, b in self._spans):
+                continue  # the other end of a dissolve already placed
+            at = self._find(t)
+            if at is None or at == 0:
+                self.cuts.append(round(t, 3))
+                continue
+            dissolve = self._dissolve_around(at)
+            if dissolve is not None:
+                mid, start, end = dissolve
+                self._spans.append((start, end))
+                self.cuts.append(mid)
+                continue
+            frames = list(self._frames)
+            if is_camera_motion(frames[at - 1].gray, frames[at].gray):
+                continue
+            self.cuts.append(round(t, 3))
+
+    def _find(self, t: float) -> int | None:
+        for i, frame in enumerate(self._frames):
+            if frame.time_s >= t - 1e-6:
+                return i
+        return None
+
+    def _dissolve_around(self, at: int) -> tuple[float, float, float] | None:
+        frames = list(self._frames)
+        if frames[at].step <= _CHANGING:
+            return None
+        lo, hi = at, at
+        limit = self._max_dissolve_s
+        while lo - 1 >= 1 and frames[lo - 1].step > _CHANGING:
+            lo -= 1
+            if frames[at].time_s - frames[lo].time_s > limit:
+                return None
+        while hi + 1 < len(frames) and frames[hi + 1].step > _CHANGING:
+            hi += 1
+            if frames[hi].time_s - frames[lo].time_s > limit:
+                return None
+        if hi + 1 >= len(frames):
+            return None  # still changing at the newest frame: not a bounded transition
+        span = frames[lo - 1 : hi + 1]
+        if len(span) < 4:
+            return None  # one or two steps: an ordinary cut
+        mid = blend_midpoint([f.thumb.astype(np.float32) for f in span], [f.time_s for f in span])
+        if mid is None:
+            return None
+        return mid, span[0].time_s, span[-1].time_s
+
+    def _track_stills(self, frame: _Frame, prev: _Frame | None) -> None:
+        if prev is None:
+            return
+        if frame.moved >= _STILL_SHARE:
+            run = self._still_start
+            if run is not None and prev.time_s - run.time_s >= self._min_still_s:
+                self._still_end = prev
+            self._still_start = None
+            return
+        if self._still_start is None:
+            self._still_start = prev
+            self._checked_run = False
+        run, before = self._still_start, self._still_end
+        if self._checked_run or before is None:
+            return
+        if frame.time_s - run.time_s < self._min_still_s:
+            return
+        self._checked_run = True
+        gap = run.index - before.index
+        if gap > 1 and run.time_s - before.time_s > self._max_dissolve_s:
+            return
+        if not is_layout_change(before.gray, run.gray):
+            return
+        if gap <= 2:
+            self._pending.append(run.time_s)
+            return
+        span = [f for f in self._frames if before.index <= f.index <= run.index]
+        if len(span) == gap + 1:
+            mid = blend_midpoint(
+                [f.thumb.astype(np.float32) for f in span], [f.time_s for f in span]
+            )
+            if mid is not None:
+                self._pending.append(mid)
