@@ -450,3 +450,10 @@ def load_queries(path: Path = QUERIES, spec: Path = SPEC) -> list[dict[str, Any]
                 targets.append(ranges[t])
         out.append({"text": q["text"], "kind": q["kind"], "targets": targets})
     return out
+
+
+if __name__ == "__main__":
+    # `python -m tasks.video.corpus` renders (or confirms) data/corpus/media.
+    done = ensure_corpus()
+    total = sum(v["duration"] for v in done["videos"].values())
+    print(f"{len(done['videos'])} videos, {total:.0f} s, in {MEDIA}")

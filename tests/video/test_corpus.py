@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tasks.video.corpus import TEXT_KINDS, load_queries, load_spec, render_corpus
+from tasks.video.corpus_metrics import score_queries, wer
 from tasks.video.probe import probe_video
 
 _KINDS = {
@@ -96,3 +97,24 @@ def test_a_slice_renders_with_its_truth(tmp_path: Path) -> None:
         assert scene["script"] == " ".join(line["text"] for line in scene["speech"])
     umbrella = video["scenes"][1]["texts"][0]
     assert umbrella["mid_scene"] and umbrella["start"] == video["scenes"][1]["start"] + 2.5
+
+
+def test_scoring_counts_hits_splits_and_negatives() -> None:
+    queries = [
+        {"text": "a", "kind": "title", "targets": [("x.mp4", 0.0, 5.0)]},
+        {"text": "b", "kind": "split", "targets": [("x.mp4", 0.0, 5.0), ("y.mp4", 5.0, 9.0)]},
+        {"text": "c", "kind": "negative", "targets": []},
+    ]
+    runs = {
+        # A 30-s window over a 5-s target still hits (most of the target), but IoU < 0.5.
+        "a": [("x.mp4", 0.0, 30.0)],
+        "b": [("y.mp4", 6.0, 9.0), ("z.mp4", 0.0, 1.0), ("x.mp4", 1.0, 5.0)],
+        "c": [],
+    }
+    scored = score_queries(queries, runs)
+    assert scored["per_kind"]["title"]["hit1"] == 1.0
+    assert scored["top1"] == "1.00 (1/1)"
+    assert scored["split"] == "1.00 (1/1)"
+    assert scored["iou"] == "0.50 (1/2)"
+    assert scored["negatives"] == "1.00 (1/1)"
+    assert wer(["the", "cat", "sat"], ["the", "cat"]) == 1 / 3
