@@ -20,7 +20,6 @@ import importlib.util
 import itertools
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 import tomllib
@@ -356,14 +355,18 @@ def _render(video: dict[str, Any], out: Path, spoken: dict[str, float], tmp: Pat
     graph.append(
         f"{''.join(mix)}amix=inputs={len(mix)}:duration=first:dropout_transition=0:normalize=0[a]"
     )
-    partial = tmp / f"part-{out.name}"
+    # Written beside the target and renamed: a reader never sees half a file, and two
+    # processes rendering at once do not share a partial name.
+    partial = out.with_name(f".{out.name}.{os.getpid()}.part")
     args += ["-filter_complex", ";".join(graph), "-map", f"[{cur}]", "-map", "[a]"]
-    args += [*_codec(out.suffix), "-pix_fmt", "yuv420p", "-threads", "2"]
+    fmt = {".mp4": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm"}[out.suffix]
+    args += [*_codec(out.suffix), "-f", fmt, "-pix_fmt", "yuv420p", "-threads", "2"]
     args += ["-fflags", "+bitexact", "-map_metadata", "-1", "-t", f"{length:.3f}", str(partial)]
     done = subprocess.run(args, capture_output=True, text=True)
     if done.returncode != 0:
+        partial.unlink(missing_ok=True)
         raise RuntimeError(f"corpus: ffmpeg failed for {out.name}: {done.stderr.strip()[-800:]}")
-    shutil.move(str(partial), out)
+    os.replace(partial, out)
 
 
 def _spec_hash(spec: Path) -> str:
@@ -400,7 +403,7 @@ def render_corpus(
             jobs = [pool.submit(_render, v, media / v["name"], spoken, tmp) for v in videos]
             for job in jobs:
                 job.result()
-    tmp_truth = media / "truth.json.part"
+    tmp_truth = media / f".truth.{os.getpid()}.part"
     tmp_truth.write_text(json.dumps(truth, indent=1))
     os.replace(tmp_truth, media / "truth.json")
     return truth
