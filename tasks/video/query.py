@@ -423,16 +423,17 @@ def content_words(text: str) -> list[str]:
 
 
 def edit_budget(word: str) -> int:
-    """Edits a near-miss spelling of ``word`` may have: 0 up to 3 letters, 1 up to 7, else 2.
+    """Edits a near-miss spelling of ``word`` may have: 0 up to 3 letters, 1 up to 5, else 2.
 
-    Short words get none (a one-letter change makes another word); OCR and ASR drop or
-    swap a letter in longer ones ("HIRNG" for "HIRING").
+    LanceDB's own automatic fuzziness, except that 3-letter words get none: a one-letter
+    change makes another word ("red", "bed"). OCR and ASR drop or swap letters in longer
+    ones ("HIRNG" for "HIRING", "SOURDOH" for "SOURDOUGH").
 
     Example:
-        >>> [edit_budget(w) for w in ("red", "hirng", "photosynthesis")]
+        >>> [edit_budget(w) for w in ("red", "hirng", "sourdoh")]
         [0, 1, 2]
     """
-    return 0 if len(word) <= 3 else 1 if len(word) <= 7 else 2
+    return 0 if len(word) <= 3 else 1 if len(word) <= 5 else 2
 
 
 def edit_distance(a: str, b: str, limit: int = 2) -> int:

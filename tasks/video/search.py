@@ -148,6 +148,9 @@ def text_coverage(row: dict[str, Any], words: list[str]) -> dict[str, float]:
 class _Candidate:
     row: dict[str, Any]
     fused: float = 0.0
+    # The fused vector against the cue-stripped content: "the word X on screen" would
+    # otherwise match every scene whose descriptor has an "On-screen text" label.
+    fused_content: float = 0.0
     per_modality: dict[str, float] = field(default_factory=dict)
     coverage: dict[str, float] = field(default_factory=dict)
     text_score: float = 0.0
@@ -292,7 +295,8 @@ class SceneSearcher:
         if not found:
             return [], {}
         keys = list(found)
-        fused = np.stack([_unit(found[k].row["vector"]) for k in keys]) @ qvec
+        fused_matrix = np.stack([_unit(found[k].row["vector"]) for k in keys])
+        fused, fused_content = fused_matrix @ qvec, fused_matrix @ cvec
         per_mod = {
             m: np.stack([_unit(found[k].row[vector_column(m)]) for k in keys]) @ cvec
             for m in MODALITIES
@@ -303,6 +307,7 @@ class SceneSearcher:
         for i, k in enumerate(keys):
             cand = found[k]
             cand.fused = float(fused[i])
+            cand.fused_content = float(fused_content[i])
             cand.per_modality = {m: float(per_mod[m][i]) for m in MODALITIES}
             cand.coverage = text_coverage(cand.row, words)
         lists = [_first_per_scene([keys[i] for i in np.argsort(-fused, kind="stable")])]
@@ -347,7 +352,7 @@ class SceneSearcher:
 
     def _relevance(self, cand: _Candidate, part: QueryPart) -> float:
         cued = [cand.per_modality.get(m, 0.0) for m in part.modalities]
-        return max([cand.fused, *cued])
+        return max([cand.fused_content, *cued])
 
     def _collapse(self, rows: list[_Candidate], part: QueryPart) -> _Hit:
         """One scene's rows -> its evidence, shown as the scene or as one of its passages.

@@ -9,8 +9,11 @@ from tasks.video.query import (
     PartMatch,
     analyse,
     check_query,
+    content_words,
+    edit_distance,
     fts_text,
     merge_parts,
+    near_match,
     reciprocal_rank_fusion,
     split_query,
 )
@@ -28,6 +31,9 @@ class TestCues:
             ("a red screen", "tags"),
             ("two people talking", "tags"),
             ("a face close up", "tags"),
+            ("someone asks where the car is parked", "transcript"),
+            ("GRACE HOPPER caption", "ocr"),
+            ("the lower third says ANNA BERG", "ocr"),
         ],
     )
     def test_cue_weights_its_modality(self, query: str, modality: str) -> None:
@@ -78,6 +84,73 @@ class TestSplit:
 
     def test_unsplittable_query_is_one_part(self) -> None:
         assert split_query("kitchen") == ["kitchen"]
+
+
+class TestCombinedPhrasings:
+    """The phrasings users combine parts with each leave exactly the parts."""
+
+    @pytest.mark.parametrize(
+        ("query", "parts"),
+        [
+            (
+                "a scene where the oven is hot and later someone says rest the dough",
+                ["a scene where the oven is hot", "someone says rest the dough"],
+            ),
+            ("pizza menu, then the rocket launch", ["pizza menu", "the rocket launch"]),
+            ("pizza menu and then the rocket launch", ["pizza menu", "the rocket launch"]),
+            ("both a red screen and the word EXIT", ["a red screen", "the word EXIT"]),
+            ("either EXIT or WELCOME", ["EXIT", "WELCOME"]),
+            (
+                "shows a blue screen while someone says hello",
+                ["shows a blue screen", "someone says hello"],
+            ),
+            ("a title followed by a dialogue", ["a title", "a dialogue"]),
+            ("the storm, after that the rainbow", ["the storm", "the rainbow"]),
+        ],
+    )
+    def test_parts(self, query: str, parts: list[str]) -> None:
+        assert split_query(query) == parts
+
+    def test_or_inside_a_word_does_not_split(self) -> None:
+        assert split_query("ERROR 404 on the order form") == ["ERROR 404 on the order form"]
+
+
+class TestNearMisses:
+    def test_content_words_drop_stopwords_and_screen_words(self) -> None:
+        assert content_words("The word EXIT on a red screen and the menu") == [
+            "word",
+            "exit",
+            "red",
+            "menu",
+        ]
+
+    def test_content_words_fold_case_and_accents(self) -> None:
+        assert content_words("Café CRÈME") == ["cafe", "creme"]
+
+    @pytest.mark.parametrize(
+        ("a", "b", "distance"),
+        [("hirng", "hiring", 1), ("sourdoh", "sourdough", 2), ("valeys", "valleys", 1)],
+    )
+    def test_edit_distance(self, a: str, b: str, distance: int) -> None:
+        assert edit_distance(a, b) == distance
+
+    def test_edit_distance_stops_past_the_limit(self) -> None:
+        assert edit_distance("kitchen", "umbrella", limit=2) == 3
+
+    @pytest.mark.parametrize(
+        ("word", "words", "hit"),
+        [
+            ("hirng", {"hiring", "plan"}, True),
+            ("moltin", {"moton", "la"}, True),
+            ("glaciars", {"glaciers"}, True),
+            ("sourdoh", {"sourdough"}, True),
+            ("red", {"bed"}, False),  # short words must match exactly
+            ("hiring", {"hiking"}, True),  # one edit: a near miss, ranked below exact
+            ("kitchen", {"chicken"}, False),
+        ],
+    )
+    def test_near_match(self, word: str, words: set[str], hit: bool) -> None:
+        assert near_match(word, words) is hit
 
 
 class TestEmptyQuery:

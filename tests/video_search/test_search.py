@@ -4,8 +4,73 @@ from __future__ import annotations
 
 import pytest
 
+from tasks.video.encode import Encoder
 from tasks.video.query import EmptyQueryError
+from tasks.video.records import Passage, Scene
 from tasks.video.search import SceneSearcher, SearchConfig
+from tasks.video.store import SceneStore
+
+HARD = "/videos/hard.mp4"
+
+
+def hard_scenes() -> list[Scene]:
+    """Scenes with the difficulties of real video: a long dialogue, junk and real OCR,
+    a misheard word, a text-heavy frame of common words."""
+
+    def scene(i: int, start: float, end: float, **kw: object) -> Scene:
+        return Scene(HARD, "bb22", i, start, end, **kw)  # type: ignore[arg-type]
+
+    return [
+        scene(
+            0,
+            0,
+            25,
+            transcript=(
+                "Where did you park the rental car? I left it behind the train station. "
+                "Did you remember to lock the doors? Yes, and the keys are in my blue bag."
+            ),
+            ocr="AIRPORT DESK Rental cars",
+            ocr_confidence=0.9,
+            tags=["teal", "teal screen"],
+            passages=[
+                Passage(
+                    0.3,
+                    6.9,
+                    "Where did you park the rental car? I left it behind the train station.",
+                ),
+                Passage(
+                    7.1,
+                    13.9,
+                    "Did you remember to lock the doors? Yes, and the keys are in my blue bag.",
+                ),
+            ],
+        ),
+        scene(
+            1,
+            25,
+            31,
+            transcript="We will hire two new engineers before the end of March.",
+            ocr="HIRING PLAN",
+            ocr_confidence=0.93,
+        ),
+        scene(2, 31, 37, transcript="Moton La report down the side of the volcano."),
+        # A texture read as words: only common ones, all of them unsure.
+        scene(3, 37, 44, ocr="the and of to is in on it", ocr_confidence=0.35, tags=["gray"]),
+        scene(4, 44, 50, ocr="EXIT", ocr_confidence=0.3, tags=["brown"]),
+        scene(5, 50, 55, ocr="EXIT", ocr_confidence=0.95, tags=["green", "green screen"]),
+        scene(6, 55, 60, transcript="The kitchen is closed for cleaning."),
+    ]
+
+
+@pytest.fixture(scope="module")
+def hard(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> SceneSearcher:
+    uri = str(tmp_path_factory.mktemp("hard") / "lancedb")
+    store = SceneStore.open(uri)
+    scenes = hard_scenes()
+    store.write_video(HARD, "bb22", scenes, encoder.encode_scenes(scenes))
+    store.finish_batch()
+    return SceneSearcher(SceneStore.open(uri), encoder)
+
 
 FIELDS = {"video", "scene", "start", "end", "score", "thumbnail", "transcript", "ocr", "tags"}
 
@@ -118,3 +183,75 @@ class TestEmptyCandidateLists:
         store.write_video("gone.mp4", "ff00", scenes, catalogue.encoder.encode_scenes(scenes))
         store.table.delete("true")
         assert SceneSearcher(SceneStore.open(store_uri), catalogue.encoder).search("red") == []
+
+
+class TestPassages:
+    """A query about one exchange of a long dialogue lands on that exchange's time range."""
+
+    @pytest.mark.parametrize(
+        ("query", "passage", "span"),
+        [
+            ("where did you park the rental car", 0, (0.3, 6.9)),
+            ("someone says the keys are in my blue bag", 1, (7.1, 13.9)),
+        ],
+    )
+    def test_speech_query_returns_the_passage(
+        self, hard: SceneSearcher, query: str, passage: int, span: tuple[float, float]
+    ) -> None:
+        best = hard.search(query, limit=3)[0]
+        assert (best["scene"], best["passage"]) == (0, passage)
+        assert (best["start"], best["end"]) == span
+
+    def test_on_screen_query_returns_the_whole_scene(self, hard: SceneSearcher) -> None:
+        best = hard.search("AIRPORT DESK on screen", limit=3)[0]
+        assert (best["scene"], best["passage"], best["start"], best["end"]) == (0, None, 0, 25)
+
+    def test_a_scene_is_returned_once(self, hard: SceneSearcher) -> None:
+        results = hard.search("rental car", limit=10)
+        scenes = [(r["video"], r["scene"]) for r in results]
+        assert len(scenes) == len(set(scenes))
+
+
+class TestOcrConfidence:
+    def test_sure_text_outranks_unsure_text(self, hard: SceneSearcher) -> None:
+        results = hard.search("the word EXIT", limit=3)
+        assert results[0]["scene"] == 5
+        assert [r["scene"] for r in results].index(5) < [r["scene"] for r in results].index(4)
+
+    def test_common_ocr_words_do_not_match_a_part(self, hard: SceneSearcher) -> None:
+        # Forced split: the text-heavy scene shares "the", "is", "on" with the parts.
+        always = SceneSearcher(hard.store, hard.encoder, SearchConfig(split_below=2.0))
+        results = always.search("the word HIRING on the screen and the kitchen is closed")
+        assert {r["scene"] for r in results[:2]} == {1, 6}
+        assert 3 not in {r["scene"] for r in results}
+
+
+class TestNearMisses:
+    @pytest.mark.parametrize(
+        ("query", "scene"),
+        [("HIRNG PLAN", 1), ("molten lava", 2), ("moltin lava down the side", 2)],
+    )
+    def test_misspelt_or_misheard_words_still_find_the_scene(
+        self, hard: SceneSearcher, query: str, scene: int
+    ) -> None:
+        assert hard.search(query, limit=3)[0]["scene"] == scene
+
+
+class TestNegatives:
+    """Queries about nothing in the store return nothing above the relevance threshold."""
+
+    def test_on_screen_word_returns_its_scene_only(self, catalogue: SceneSearcher) -> None:
+        # Tag strings like "red screen" used to pass the threshold through "on screen".
+        assert [r["scene"] for r in catalogue.search("the word EXIT on screen")] == [1]
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "the word BANANA on screen",
+            "a cat playing the piano",
+            "stock market crash on wall street",
+            "a submarine under the arctic ice",
+        ],
+    )
+    def test_absent_things_return_nothing(self, catalogue: SceneSearcher, query: str) -> None:
+        assert catalogue.search(query) == []
