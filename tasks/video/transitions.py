@@ -34,12 +34,20 @@ from typing import Any
 import cv2
 import numpy as np
 
-__all__ = ["CutWatcher", "blend_midpoint", "is_camera_motion", "is_layout_change"]
+__all__ = [
+    "Change",
+    "CutWatcher",
+    "blend_midpoint",
+    "classify_change",
+    "is_camera_motion",
+    "is_layout_change",
+]
 
 # Colour thumbnails for the blend model: small enough to ignore noise and compression.
 _THUMB = (32, 18)
-# Per-step mean change (0-255, thumbnails) above which a frame is "changing" (dissolve span).
-_CHANGING = 1.2
+# Block means (colour) the change profile is measured on: coarse enough that a pan or the
+# motion inside each shot barely moves them, and a blend of two frames stays a blend.
+_BLOCKS = (8, 6)
 # Pixels (detect-size luma) that moved by more than this count as changed; x264 noise on a
 # still frame stays well under it.
 _PIXEL_STEP = 24
@@ -53,7 +61,6 @@ class _Frame:
     time_s: float
     gray: np.ndarray
     thumb: np.ndarray
-    step: float  # mean thumbnail change from the previous frame
     moved: float  # share of luma pixels changed from the previous frame
 
 
@@ -146,7 +153,92 @@ def blend_midpoint(
     return None  # pragma: no cover - alphas ends at 1.0
 
 
-def is_layout_change(before: np.ndarray, after: np.ndarray, *, min_share: float = 0.008) -> bool:
+@dataclass(frozen=True)
+class Change:
+    """How the picture changes around a proposed cut (see :func:`classify_change`).
+
+    Attributes:
+        kind: ``"cut"`` (one abrupt step), ``"dissolve"`` (a gradual blend), ``"gradual"``
+            (steady change that is no blend: motion, animation) or ``"unclear"`` (the two
+            sides look too alike to tell).
+        time_s: where to cut: the abrupt step, or where a dissolve is half done.
+        span: a dissolve's first and last frame times.
+    """
+
+    kind: str
+    time_s: float | None = None
+    span: tuple[float, float] | None = None
+
+
+def classify_change(
+    frames: list[np.ndarray],
+    times: list[float],
+    *,
+    max_dissolve_s: float = 2.5,
+    max_residual: float = 0.35,
+) -> Change:
+    """Tell an abrupt cut from a dissolve and from steady motion across ``frames``.
+
+    Every frame is fitted as ``(1 - a) * first + a * last`` on coarse block means. A cut is
+    one step of ``a`` of at least 0.4; a dissolve is ``a`` rising from 0.15 to 0.85 over 3 or
+    more frames, at most ``max_dissolve_s``, each fit leaving under ``max_residual`` of the
+    first-to-last difference; anything else that changes is motion or animation.
+
+    Args:
+        frames: colour thumbnails from well before to well after the proposed cut.
+        times: each frame's time in seconds.
+        max_dissolve_s: longest ramp taken for a dissolve.
+        max_residual: largest fit residual in a dissolve, relative to ``|last - first|``.
+
+    Example:
+        >>> a, b = np.zeros((6, 8, 3)), np.full((6, 8, 3), 120.0)
+        >>> ramp = [a, a, 0.8 * a + 0.2 * b, 0.4 * a + 0.6 * b, 0.1 * a + 0.9 * b, b, b]
+        >>> classify_change(ramp, [0, 1, 2, 3, 4, 5, 6], max_dissolve_s=9)
+        Change(kind='dissolve', time_s=2.75, span=(1, 4))
+        >>> classify_change([a, a, b, b], [0, 1, 2, 3]).kind
+        'cut'
+    """
+    feats = np.stack(
+        [
+            cv2.resize(f.astype(np.float32), _BLOCKS, interpolation=cv2.INTER_AREA).ravel()
+            for f in frames
+        ]
+    ).astype(np.float64)
+    span = feats[-1] - feats[0]
+    norm = float(span @ span)
+    if len(frames) < 3 or np.sqrt(norm / span.size) < 6.0:
+        return Change("unclear")
+    off = feats - feats[0]
+    alpha = off @ span / norm
+    resid = np.sqrt(((off - alpha[:, None] * span) ** 2).sum(axis=1) / norm)
+    steps = np.diff(alpha)
+    jump = int(np.argmax(steps))
+    if steps[jump] >= 0.4:
+        return Change("cut", round(times[jump + 1], 3))
+    half = int(np.argmax(alpha >= 0.5))
+    low = np.flatnonzero(alpha[:half] <= 0.15)
+    high = np.flatnonzero(alpha[half:] >= 0.85)
+    if half == 0 or not len(low) or not len(high):
+        return Change("gradual")
+    i0, i1 = int(low[-1]), half + int(high[0])
+    ramp = alpha[i0 : i1 + 1]
+    dissolve = (
+        i1 - i0 >= 3
+        and times[i1] - times[i0] <= max_dissolve_s
+        and float(resid[i0 : i1 + 1].max()) <= max_residual
+        and bool(np.all(ramp >= np.maximum.accumulate(ramp) - 0.1))
+        and float(alpha[:i0].max(initial=0.0)) <= 0.3
+        and float(alpha[i1:].min()) >= 0.7
+    )
+    if not dissolve:
+        return Change("gradual")
+    lo, hi = float(alpha[half - 1]), float(alpha[half])
+    part = (0.5 - lo) / (hi - lo) if hi > lo else 0.5
+    mid = times[half - 1] + part * (times[half] - times[half - 1])
+    return Change("dissolve", round(mid, 3), (times[i0], times[i1]))
+
+
+def is_layout_change(before: np.ndarray, after: np.ndarray, *, min_share: float = 0.02) -> bool:
     """Whether a still frame's content was replaced (new slide), not added to or moved.
 
     Args:
@@ -207,15 +299,16 @@ class CutWatcher:
         *,
         fps: float,
         max_dissolve_s: float = 2.5,
-        min_still_s: float = 0.75,
+        min_still_s: float = 1.5,
     ) -> None:
         self._detectors = detectors
         self._max_dissolve_s = max_dissolve_s
         self._min_still_s = min_still_s
         # Decide a cut once its far side is in view; keep frames long enough to look back
         # over a dissolve from a cut a detector reported late (up to its minimum scene).
-        self._lookahead_s = max_dissolve_s + 0.5
-        self._keep = max(8, round((2 * max_dissolve_s + 4.0) * fps))
+        self._window_s = 1.5
+        self._lookahead_s = self._window_s + 0.1
+        self._keep = max(8, round((2 * self._window_s + 5.0) * fps))
         self._frames: deque[_Frame] = deque(maxlen=self._keep)
         self._pending: list[float] = []
         self._spans: list[tuple[float, float]] = []
@@ -248,17 +341,14 @@ class CutWatcher:
         # Bilinear, not area, sampling: 5x cheaper, and a sampled dissolve is still a blend.
         thumb = cv2.resize(frame_img, _THUMB, interpolation=cv2.INTER_LINEAR)
         prev = self._frames[-1] if self._frames else None
-        if prev is None:
-            step, moved = 0.0, 0.0
-        else:
-            step = cv2.norm(thumb, prev.thumb, cv2.NORM_L1) / thumb.size
+        moved = 0.0
+        if prev is not None:
             moved = np.count_nonzero(cv2.absdiff(gray, prev.gray) > _PIXEL_STEP) / gray.size
         frame = _Frame(
             index=prev.index + 1 if prev else 0,
             time_s=float(timecode.seconds),
             gray=gray,
             thumb=thumb,
-            step=step,
             moved=moved,
         )
         self._frames.append(frame)
@@ -286,52 +376,39 @@ class CutWatcher:
             # The other detectors' report of the same cut: one check is enough.
             while self._pending and self._pending[0] - t <= 0.15:
                 self._pending.pop(0)
-            if any(a - 0.05 <= t <= b + 0.05 for a, b in self._spans):
+            if any(a - 0.1 <= t <= b + 0.1 for a, b in self._spans):
                 continue  # the other end of a dissolve already placed
-            at = self._find(t)
-            if at is None or at == 0:
-                self.cuts.append(round(t, 3))
-                continue
-            dissolve = self._dissolve_around(at)
-            if dissolve is not None:
-                mid, start, end = dissolve
-                self._spans.append((start, end))
-                self.cuts.append(mid)
-                continue
-            frames = list(self._frames)
-            if is_camera_motion(frames[at - 1].gray, frames[at].gray):
-                continue
-            self.cuts.append(round(t, 3))
+            cut = self._check(t)
+            if cut is not None and not any(abs(cut - c) < 0.3 for c in self.cuts[-3:]):
+                self.cuts.append(cut)
 
-    def _find(self, t: float) -> int | None:
-        for i, frame in enumerate(self._frames):
-            if frame.time_s >= t - 1e-6:
-                return i
-        return None
-
-    def _dissolve_around(self, at: int) -> tuple[float, float, float] | None:
+    def _check(self, t: float) -> float | None:
         frames = list(self._frames)
-        if frames[at].step <= _CHANGING:
+        at = next((i for i, f in enumerate(frames) if f.time_s >= t - 1e-6), None)
+        if at is None or at == 0:
+            return round(t, 3)  # outside what is kept: trust the detector
+        if is_camera_motion(frames[at - 1].gray, frames[at].gray):
             return None
-        lo, hi = at, at
-        limit = self._max_dissolve_s
-        while lo - 1 >= 1 and frames[lo - 1].step > _CHANGING:
-            lo -= 1
-            if frames[at].time_s - frames[lo].time_s > limit:
-                return None
-        while hi + 1 < len(frames) and frames[hi + 1].step > _CHANGING:
-            hi += 1
-            if frames[hi].time_s - frames[lo].time_s > limit:
-                return None
-        if hi + 1 >= len(frames):
-            return None  # still changing at the newest frame: not a bounded transition
-        span = frames[lo - 1 : hi + 1]
-        if len(span) < 4:
-            return None  # one or two steps: an ordinary cut
-        mid = blend_midpoint([f.thumb.astype(np.float32) for f in span], [f.time_s for f in span])
-        if mid is None:
-            return None
-        return mid, span[0].time_s, span[-1].time_s
+        # Look far enough either side to see a whole dissolve, not past the last cut.
+        since = self.cuts[-1] if self.cuts else -1.0
+        window = [
+            f for f in frames if max(since, t - self._window_s) <= f.time_s <= t + self._window_s
+        ]
+        if len(window) < 5 or window[0].time_s > t - 0.3 or window[-1].time_s < t + 0.3:
+            return round(t, 3)
+        change = classify_change(
+            [f.thumb for f in window],
+            [f.time_s for f in window],
+            max_dissolve_s=self._max_dissolve_s,
+        )
+        if change.kind == "dissolve" and change.span is not None:
+            self._spans.append(change.span)
+            return change.time_s
+        if change.kind == "gradual":
+            return None  # steady change that is no blend: motion or animation, not a cut
+        if change.kind == "cut" and change.time_s is not None and abs(change.time_s - t) <= 0.5:
+            return change.time_s
+        return round(t, 3)
 
     def _track_stills(self, frame: _Frame, prev: _Frame | None) -> None:
         if prev is None:
