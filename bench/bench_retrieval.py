@@ -254,14 +254,19 @@ def main() -> int:
         metrics["asr"] = asr_report(videos, rows)
         if not args.no_steady:
             settings = Settings(data_dir=tmp / "state2", thumbnail_dir=tmp / "thumbs2")
-            loaded, wall = steady_state([MEDIA / n for n in names], settings)
-            metrics.update(steady_wall_s=wall, steady_load_s=loaded)
-            print(
-                f"\nsteady state (models loaded once in {loaded:.1f} s, then describe + encode "
-                f"every video in this process): {seconds:.0f} s of video in {wall:.1f} s = "
-                f"{seconds / wall:.2f}x real time (goal >= 10); the naive baseline shares this "
-                f"ingest and adds {t_naive:.1f} s"
-            )
+            try:
+                loaded, wall = steady_state([MEDIA / n for n in names], settings)
+            except (TypeError, ValueError, RuntimeError) as exc:
+                # The stage API is being reworked; the cold figures above still stand.
+                print(f"\nsteady state: not measured ({type(exc).__name__}: {exc})")
+            else:
+                metrics.update(steady_wall_s=wall, steady_load_s=loaded)
+                print(
+                    f"\nsteady state (models loaded once in {loaded:.1f} s, then describe + "
+                    f"encode every video in this process): {seconds:.0f} s of video in "
+                    f"{wall:.1f} s = {seconds / wall:.2f}x real time (goal >= 10); the naive "
+                    f"baseline shares this ingest and adds {t_naive:.1f} s"
+                )
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
     finally:
         if args.db is None:

@@ -6,6 +6,7 @@ import itertools
 import shutil
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,7 +101,7 @@ def test_a_slice_renders_with_its_truth(tmp_path: Path) -> None:
 
 
 def test_scoring_counts_hits_splits_and_negatives() -> None:
-    queries = [
+    queries: list[dict[str, Any]] = [
         {"text": "a", "kind": "title", "targets": [("x.mp4", 0.0, 5.0)]},
         {"text": "b", "kind": "split", "targets": [("x.mp4", 0.0, 5.0), ("y.mp4", 5.0, 9.0)]},
         {"text": "c", "kind": "negative", "targets": []},
