@@ -40,7 +40,7 @@ from flows.runtime import run_settings, settings_for_runs
 from tasks.settings import Settings
 from tasks.training import launcher
 from tasks.training.cluster import ClusterError, connect, cores_per_node, pu_workers
-from tasks.training.estimate import sched_job
+from tasks.training.estimate import sched_jobs
 from tasks.training.store import Job, JobStore
 
 # These tasks talk to the Dask scheduler and the job store, whose faults can pass. Repeating
@@ -73,7 +73,7 @@ def decide(
     for w in workers:
         per_host[_host(w)] += 1
     pus_per_node = max(per_host.values(), default=1)
-    views = [sched_job(j, store.samples(j.id), pus_per_node, cores_per_node) for j in jobs]
+    views = sched_jobs(jobs, [store.samples(j.id) for j in jobs], pus_per_node, cores_per_node)
     allocation = get_policy(policy_name).allocate(views, len(workers))
     counts: dict[str, int] = {}
     for job in jobs:

@@ -33,9 +33,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from tasks.sched.estimates import JobEstimates
-from tasks.sched.policy import SchedJob
+from tasks.sched.estimates_table import EstimateViews
+from tasks.sched.policy import Assignment, SchedJob
 
-__all__ = ["estimators_of", "plan_bulk"]
+__all__ = ["allocate_table", "estimators_of", "plan_bulk"]
 
 _BEST_TIME = JobEstimates._best_time
 
@@ -178,3 +179,136 @@ def plan_bulk(
 
     # The batch of each job's final count is the one its cached best cost there names.
     return {names[i]: (n[i], best[i][1]) for i in started.tolist()}
+
+
+def allocate_table(
+    views: EstimateViews,
+    capacity: int,
+    *,
+    restart_s: float,
+    restart_factor: float,
+    rate: bool,
+) -> dict[str, Assignment] | None:
+    """The doubling-online decision on an :class:`EstimatesTable`'s columns, no heap.
+
+    ``plan_bulk``'s plan (the same allocation as ``plan_doubling``), computed on the table's
+    ladders: every job's whole chain of doublings ``lo -> 2 lo -> ... -> hi`` is scored at
+    once (times, restart charges, scores), cut at its first doubling that does not improve.
+    The heap serves a chain's doublings in order and the best head first, so it serves them
+    sorted by the running maximum of each chain's heap keys (a doubling that scores better
+    than its predecessor follows it at once), then name, then position in the chain. The
+    doublings are taken in that order while they fit; after the first that does not, the few
+    that still could are replayed one by one (a dropped doubling ends its job's chain).
+
+    Args:
+        views: the decision's views of the table (``EstimatesTable.views``).
+        capacity: PUs available.
+        restart_s: restart charge of every job (seconds).
+        restart_factor: plus this many times each job's own restart cost.
+        rate: the rate score (``rate_gain``); otherwise the claims' (``per_pu_gain``).
+
+    Returns:
+        ``{name: Assignment(pus, batch)}`` in the order ``plan_doubling`` returns it, or
+        ``None`` where this path does not apply (minimums that do not all fit, stale views,
+        duplicate names): the caller then runs the general one.
+
+    Example:
+        >>> import random
+        >>> from tasks.sched.estimates_table import EstimatesTable
+        >>> from tasks.sched.instances import random_estimates
+        >>> views = EstimatesTable(random_estimates(random.Random(0), 3)).views(current=1)
+        >>> plan = allocate_table(views, 8, restart_s=0.0, restart_factor=0.0, rate=True)
+        >>> sum(a.pus for a in plan.values()) <= 8
+        True
+    """
+    table = views.table
+    count = len(table)
+    if capacity < 0 or count == 0 or not views.current or not table.unique:
+        return None
+    lo = table.lo[:count]
+    total_min = int(lo.sum())
+    if total_min > capacity:
+        return None
+    table.refresh()  # speed refits, new gains and curve fits since the last decision
+    lad, levels = table.pus[:count], table.levels[:count]
+    times = table.work[:count, None] * table.cost[:count]
+    charges = restart_s + restart_factor * table.restart[:count] if restart_factor else None
+    charge = bool(restart_s) if charges is None else bool(charges.any())
+    if charge:
+        cur = np.array(views.current_pus, dtype=np.int64)
+        ch = np.full(count, float(restart_s)) if charges is None else charges
+        times = np.where(lad != cur[:, None], times + ch[:, None], times)
+
+    # Phase 1: every job that can run starts at its minimum (they all fit).
+    runs = times[:, 0] < math.inf
+    started = np.flatnonzero(runs)
+    free = capacity - (total_min if len(started) == count else int(lo[started].sum()))
+
+    # Phase 2: each job's chain of doublings k -> k + 1, while they improve.
+    t_n, t_m = times[:, :-1], times[:, 1:]
+    size = lad[:, 1:] - lad[:, :-1]
+    exists = np.arange(1, lad.shape[1]) < levels[:, None]
+    with np.errstate(all="ignore"):
+        chain = np.logical_and.accumulate(exists & (t_m < t_n) & runs[:, None], axis=1)
+        if rate:
+            key = np.where(t_m > 0, (1.0 / t_n - 1.0 / t_m) / size, -math.inf)
+        else:
+            key = (t_m - t_n) / size
+    # The doublings in name order, then chain order: the order ties are served in.
+    by_name = table.by_name
+    named, ks = np.nonzero(chain[by_name])
+    rows = by_name[named]
+    if np.isnan(key[rows, ks]).any():
+        return None  # keys a heap cannot order: leave them to plan_doubling
+    served = np.maximum.accumulate(key, axis=1)[rows, ks]
+    order = served.argsort()
+    ordered = served[order]
+    if (ordered[1:] == ordered[:-1]).any():
+        order = served.argsort(kind="stable")  # equal keys: name, then chain order
+    rows, ks = rows[order], ks[order]
+    sizes = size[rows, ks]
+    taken = np.zeros(count, dtype=np.int64)
+    if free > 0 and len(rows):
+        filled = np.cumsum(sizes)
+        fit = int(np.searchsorted(filled, free, side="right"))
+        taken += np.bincount(rows[:fit], minlength=count)
+        left = free - (int(filled[fit - 1]) if fit else 0)
+        if left > 0 and fit < len(rows):
+            _replay(rows[fit:], ks[fit:], sizes[fit:], left, taken, lad.shape[1])
+
+    if not len(started):
+        return {}
+    final = taken[started]
+    pus = lad[started, final]
+    batch = np.where(table.own[:count][started], -1, table.batch[started, final])
+    # One Assignment per (PUs, batch) pair: 10,000 jobs share a few dozen.
+    span = int(batch.max()) + 2
+    codes, which = np.unique(pus * span + (batch + 1), return_inverse=True)
+    shared = [Assignment(c // span, c % span - 1 if c % span else None) for c in codes.tolist()]
+    names = table.names if len(started) == count else [table.names[i] for i in started.tolist()]
+    return dict(zip(names, [shared[k] for k in which.tolist()], strict=True))
+
+
+def _replay(
+    rows: np.ndarray, ks: np.ndarray, sizes: np.ndarray, free: int, taken: np.ndarray, width: int
+) -> None:
+    """Serve the doublings after the first that did not fit, one by one, into ``taken``.
+
+    A doubling larger than ``free`` never fits again (free PUs only shrink) and ends its
+    job's chain, so only the smaller ones before their chain's first larger one are replayed.
+    """
+    big = sizes > free
+    first_big = np.full(len(taken), width, dtype=np.int64)
+    np.minimum.at(first_big, rows[big], ks[big])
+    maybe = ~big & (ks < first_big[rows])
+    dropped: set[int] = set()
+    for r, s in zip(rows[maybe].tolist(), sizes[maybe].tolist(), strict=True):
+        if r in dropped:
+            continue
+        if s > free:
+            dropped.add(r)
+            continue
+        free -= s
+        taken[r] += 1
+        if free == 0:
+            return

@@ -36,7 +36,8 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 from tasks.sched.doubling import per_pu_gain, plan_doubling, rate_gain
-from tasks.sched.doubling_bulk import plan_bulk
+from tasks.sched.doubling_bulk import allocate_table, plan_bulk
+from tasks.sched.estimates_table import EstimateViews
 from tasks.sched.online import Information
 from tasks.sched.placement import PlacementRule
 from tasks.sched.policy import Assignment, SchedJob
@@ -98,12 +99,24 @@ class DoublingVariant:
         self.name = name
 
     def allocate(self, jobs: Sequence[SchedJob], capacity: int) -> dict[str, Assignment]:
+        fast = self.goodput and self.leftover == "idle" and self.score in (rate_gain, per_pu_gain)
+        if fast and isinstance(jobs, EstimateViews):
+            # The views of an estimates table: the plan on its columns (no per-job calls).
+            table = allocate_table(
+                jobs,
+                capacity,
+                restart_s=self.restart_s,
+                restart_factor=self.restart_factor,
+                rate=self.score is rate_gain,
+            )
+            if table is not None:
+                return table
         charges: list[float] | float = (
             [self.restart_s + self.restart_factor * job.restart_s for job in jobs]
             if self.restart_factor
             else self.restart_s
         )
-        if self.goodput and self.leftover == "idle" and self.score in (rate_gain, per_pu_gain):
+        if fast:
             # Views of online estimates: the same plan with its bulk vectorised (~2x faster
             # on 10,000 jobs); None where that path does not apply.
             bulk = plan_bulk(jobs, capacity, charges=charges, rate=self.score is rate_gain)

@@ -47,11 +47,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from tasks.sched.convergence import remaining_epochs
 from tasks.sched.policy import SchedJob
 from tasks.sched.speed import SpeedModel, SpeedParams, SpeedSample, core_share, nodes_for
 from tasks.sched.training_spec import TrainingSpec, batch_split, predicted_gain
+
+if TYPE_CHECKING:
+    from tasks.sched.estimates_table import EstimatesTable
 
 __all__ = ["JobEstimates", "TrainingSpec", "batch_split", "predicted_gain"]
 
@@ -105,6 +109,10 @@ class JobEstimates:
         self._model: SpeedModel | None = None
         self._fitted_counts: dict[tuple[int, int, float], int] = {}
         self._cost: dict[tuple[int, int], float] = {}
+        # The cluster-wide columns this job is a row of (EstimatesTable.add), told of each
+        # observation so that a decision reads arrays instead of asking 10,000 estimators.
+        self._table: EstimatesTable | None = None
+        self._row = -1
 
     # -- observations ---------------------------------------------------------------------
     def record_step(self, sample: SpeedSample) -> None:
@@ -117,6 +125,8 @@ class JobEstimates:
         # settles); refitting every step would cost a least-squares fit per job per interval.
         if seen == 0 or len(self._steps[key]) >= 2 * seen:
             self._model = None
+        if self._table is not None:
+            self._table._on_step(self)
 
     def record_gradient(self, sqr: float, var: float) -> None:
         """Gradient squared norm and variance measured in the current epoch."""
@@ -125,6 +135,8 @@ class JobEstimates:
             self._cost.clear()
             self._best.clear()
             self._gains.clear()
+            if self._table is not None:
+                self._table._on_gradient(self)
 
     def record_progress(
         self, epoch: int, progress: float, epoch_fraction: float | None = None
@@ -133,6 +145,8 @@ class JobEstimates:
         current epoch the job is; otherwise that fraction is estimated from the progress curve.
         """
         self.epoch, self.progress, self.epoch_fraction = epoch, progress, epoch_fraction
+        if self._table is not None:
+            self._table._on_progress(self)
 
     def record_epoch(self, epoch: int, progress: float, metric: float | None = None) -> None:
         """Epoch ``epoch`` (1-based count of finished epochs) ended at ``progress``."""
@@ -142,6 +156,8 @@ class JobEstimates:
         self.progress = max(self.progress, progress)
         if metric is not None and math.isfinite(metric):
             self.history.append((float(epoch), metric))
+        if self._table is not None:
+            self._table._on_progress(self)
 
     @property
     def samples(self) -> list[SpeedSample]:
@@ -154,7 +170,10 @@ class JobEstimates:
 
     def set_batch(self, batch: int) -> None:
         """The total batch the job now runs (a batch-choosing policy changed it)."""
-        self.batch = batch
+        if batch != self.batch:
+            self.batch = batch
+            if self._table is not None:
+                self._table._on_batch(self)
 
     # -- estimates ------------------------------------------------------------------------
     @property

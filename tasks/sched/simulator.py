@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from tasks.sched.apps import AppModel, Placement, apps_by_name, packed_placement
 from tasks.sched.estimates import JobEstimates
+from tasks.sched.estimates_table import EstimatesTable
 from tasks.sched.online import (
     Information,
     OnlineConfig,
@@ -264,6 +265,8 @@ def simulate(
     active: list[_Job] = []
     timeline: list[tuple[float, dict[str, int]]] = []
     now, finished = 0.0, 0
+    # Online: the active jobs' estimates as columns, rows in the order of ``active``.
+    table = EstimatesTable()
     while (pending or active) and now < config.max_time_s:
         for job in active:
             job.advance(now, config.interval_s)
@@ -284,6 +287,8 @@ def simulate(
         now += config.interval_s
         still = [j for j in active if j.completion is None]
         finished += len(active) - len(still)
+        if online and len(still) < len(active):
+            table.remove(j.est for j in active if j.completion is not None and j.est is not None)
         active = still
         while pending and pending[-1].spec.arrival_s <= now:
             job = pending.pop()
@@ -296,15 +301,15 @@ def simulate(
                     config.gpus_per_node,
                     config.restart_s,
                 )
+                table.add(job.est)
             active.append(job)
         if not active:
             continue
-        views = [
-            j.est.sched_job(len(j.assignment), j.attained)
-            if j.est is not None
-            else _sched_job(j, predictor, config.restart_s)
-            for j in active
-        ]
+        views: Sequence[SchedJob] = (
+            table.views([len(j.assignment) for j in active], [j.attained for j in active])
+            if online
+            else [_sched_job(j, predictor, config.restart_s) for j in active]
+        )
         allocation = policy.allocate(views, config.capacity)
         by_name = {j.spec.name: j for j in active}
         unknown = [name for name in allocation if name not in by_name]

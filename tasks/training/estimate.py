@@ -25,6 +25,7 @@ import math
 from collections.abc import Sequence
 
 from tasks.sched.estimates import JobEstimates, TrainingSpec
+from tasks.sched.estimates_table import EstimatesTable, EstimateViews
 from tasks.sched.policy import SchedJob
 from tasks.sched.speed import SpeedParams, SpeedSample, core_share, nodes_for
 from tasks.training.store import Job, Sample
@@ -135,6 +136,34 @@ def sched_job(
     current = job.pus if job.state == "running" else 0
     return job_view(job, samples, pus_per_node, cores_per_node).sched_job(
         current, job.attained_pu_s
+    )
+
+
+def sched_jobs(
+    jobs: Sequence[Job],
+    samples: Sequence[Sequence[Sample]],
+    pus_per_node: int,
+    cores_per_node: int | None = None,
+) -> EstimateViews:
+    """The policies' views of ``jobs`` (``samples``: each job's), as one estimates table.
+
+    The simulator's online policies decide on the same :class:`EstimatesTable`, so
+    ``doubling-online`` runs here the code path the simulator measured.
+
+    Example:
+        >>> from tasks.training.spec import JobSpec
+        >>> from tasks.training.store import JobStore
+        >>> store = JobStore("sqlite://")
+        >>> job = store.submit(JobSpec(name="a", epochs=2, max_pus=4))
+        >>> [v.name for v in sched_jobs([job], [[]], pus_per_node=4)]
+        ['a']
+    """
+    table = EstimatesTable(
+        job_view(job, s, pus_per_node, cores_per_node) for job, s in zip(jobs, samples, strict=True)
+    )
+    return table.views(
+        [job.pus if job.state == "running" else 0 for job in jobs],
+        [job.attained_pu_s for job in jobs],
     )
 
 
