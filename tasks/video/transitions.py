@@ -387,25 +387,27 @@ class CutWatcher:
         at = next((i for i, f in enumerate(frames) if f.time_s >= t - 1e-6), None)
         if at is None or at == 0:
             return round(t, 3)  # outside what is kept: trust the detector
-        if is_camera_motion(frames[at - 1].gray, frames[at].gray):
-            return None
         # Look far enough either side to see a whole dissolve, not past the last cut.
         since = self.cuts[-1] if self.cuts else -1.0
         window = [
             f for f in frames if max(since, t - self._window_s) <= f.time_s <= t + self._window_s
         ]
-        if len(window) < 5 or window[0].time_s > t - 0.3 or window[-1].time_s < t + 0.3:
-            return round(t, 3)
-        change = classify_change(
-            [f.thumb for f in window],
-            [f.time_s for f in window],
-            max_dissolve_s=self._max_dissolve_s,
-        )
+        change = Change("unclear")
+        if len(window) >= 5 and window[0].time_s <= t - 0.3 and window[-1].time_s >= t + 0.3:
+            change = classify_change(
+                [f.thumb for f in window],
+                [f.time_s for f in window],
+                max_dissolve_s=self._max_dissolve_s,
+            )
         if change.kind == "dissolve" and change.span is not None:
+            # Checked before camera motion: a dissolve between moving shots looks like
+            # motion from one frame to the next.
             self._spans.append(change.span)
             return change.time_s
         if change.kind == "gradual":
             return None  # steady change that is no blend: motion or animation, not a cut
+        if is_camera_motion(frames[at - 1].gray, frames[at].gray):
+            return None
         if change.kind == "cut" and change.time_s is not None and abs(change.time_s - t) <= 0.5:
             return change.time_s
         return round(t, 3)

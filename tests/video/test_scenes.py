@@ -24,7 +24,12 @@ from tasks.video.probe import probe_video
 from tasks.video.records import SceneSpan
 from tasks.video.samples import SampleScene, make_sample_video
 from tasks.video.scenes import detect_cuts, split_scenes, window_spans
-from tasks.video.transitions import blend_midpoint, is_camera_motion, is_layout_change
+from tasks.video.transitions import (
+    blend_midpoint,
+    classify_change,
+    is_camera_motion,
+    is_layout_change,
+)
 from tests.video.conftest import SampleVideos
 
 _FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
@@ -100,6 +105,31 @@ def make_slides_video(out: Path, slide_s: float = 6.0) -> Path:
     return _ffmpeg([*inputs, "-filter_complex", graph, "-map", "[v]"], out)
 
 
+def make_moving_video(out: Path) -> Path:
+    """A pan over flower.jpg dissolving (4-5 s) to green, cut to a Game of Life, cut to navy.
+
+    The pan keeps moving through the dissolve, so no still frame bounds it; the animation
+    changes every frame without any cut (true cuts: 4.5, 7.5, 15.5).
+    """
+    pan = "zoompan=z=1.6:x='(iw-iw/zoom)*on/250':y='(ih-ih/zoom)/2':d=125:s=640x360:fps=25"
+    life = (
+        "life=s=160x90:r=25:seed=7:ratio=0.3:mold=10:life_color=#30c030:death_color=#602020"
+        ",scale=640:360:flags=neighbor"
+    )
+    args = ["-i", str(_photo("flower"))]
+    args += ["-f", "lavfi", "-i", "color=c=forestgreen:s=640x360:r=25"]
+    args += ["-f", "lavfi", "-i", life, "-f", "lavfi", "-i", "color=c=navy:s=640x360:r=25"]
+    graph = (
+        f"[0:v]{pan},setsar=1,format=yuv420p[a];"
+        "[1:v]trim=duration=3.5,setsar=1,format=yuv420p[b];"
+        "[a][b]xfade=transition=fade:duration=1:offset=4[ab];"
+        "[2:v]trim=duration=8,setsar=1,format=yuv420p[c];"
+        "[3:v]trim=duration=2,setsar=1,format=yuv420p[d];"
+        "[ab][c][d]concat=n=3:v=1[v]"
+    )
+    return _ffmpeg([*args, "-filter_complex", graph, "-map", "[v]"], out)
+
+
 @dataclass(frozen=True)
 class EditedVideos:
     """Videos with camera motion, dissolves, slides and flat cuts, and their true cuts."""
@@ -107,6 +137,7 @@ class EditedVideos:
     flat: Path
     flat_cuts: list[float]
     motion: Path
+    moving: Path
     dissolves: Path
     slides: Path
 
@@ -119,6 +150,7 @@ def edited(tmp_path_factory: pytest.TempPathFactory) -> EditedVideos:
         flat=root / "flat.mp4",
         flat_cuts=[a for a, _ in spans[1:]],
         motion=make_motion_video(root / "motion.mp4"),
+        moving=make_moving_video(root / "moving.mp4"),
         dissolves=make_dissolve_video(root / "dissolves.mp4"),
         slides=make_slides_video(root / "slides.mp4"),
     )
@@ -232,11 +264,33 @@ class TestCameraMotion:
 class TestDissolves:
     def test_one_cut_at_each_midpoint(self, edited: EditedVideos) -> None:
         found = detect_cuts(probe_video(edited.dissolves))
-        _assert_cuts(found, [5.0, 10.0], 0.2)
+        _assert_cuts(found, [5.0, 10.0], 0.1)
 
     def test_no_sliver_scene(self, edited: EditedVideos) -> None:
         spans = split_scenes(probe_video(edited.dissolves))
         assert min(s.duration_s for s in spans) >= 4.0, spans
+
+    def test_dissolve_out_of_a_pan(self, edited: EditedVideos) -> None:
+        # Also: the Game of Life after it changes every frame and is never cut (was at 10.7).
+        _assert_cuts(detect_cuts(probe_video(edited.moving)), [4.5, 7.5, 15.5], 0.1)
+
+    def test_change_profiles(self) -> None:
+        a, b = np.zeros((18, 32, 3)), np.full((18, 32, 3), 150.0)
+        times = [0.1 * i for i in range(30)]
+        ramp = [a] * 10 + [(1 - w) * a + w * b for w in np.linspace(0.08, 0.92, 10)] + [b] * 10
+        dissolve = classify_change(ramp, times)
+        assert dissolve.kind == "dissolve"
+        assert dissolve.time_s == pytest.approx(1.45, abs=0.01)
+        cut = classify_change([a] * 15 + [b] * 15, times)
+        assert (cut.kind, cut.time_s) == ("cut", pytest.approx(1.5))
+        # A bright bar sweeping across: steady change, no frame a blend of the ends.
+        sweep = []
+        for i in range(30):
+            frame = a.copy()
+            frame[:, i : i + 3] = 250.0
+            sweep.append(frame)
+        assert classify_change(sweep, times).kind == "gradual"
+        assert classify_change([a] * 30, times).kind == "unclear"
 
     def test_blend_midpoint_follows_the_mix(self) -> None:
         a, b = np.zeros((18, 32, 3)), np.full((18, 32, 3), 200.0)
