@@ -13,9 +13,13 @@ tesseract and the decoders are in the page cache), then times in one run, altern
 
 Targets (2-core CPU): ingest >= 10x real time; ingest time <= 1.5x whisperx alone.
 
+``--cold`` measures ``tessera ingest FOLDER`` as a user meets it instead: cold end to end,
+steady state and the process tree's peak memory, before vs after (:mod:`bench._ingest_e2e`).
+
 Example:
     $ uv run python bench/bench_ingest.py            # 120 s video, 1 round (~1-2 min)
     $ uv run python bench/bench_ingest.py --full     # 600 s video, 3 rounds
+    $ uv run python bench/bench_ingest.py --cold     # a folder of videos, CLI end to end
 """
 
 from __future__ import annotations
@@ -39,7 +43,14 @@ def main() -> int:
     parser.add_argument("--full", action="store_true", help="600 s video, 3 rounds")
     parser.add_argument("--seconds", type=float, default=None, help="video length")
     parser.add_argument("--rounds", type=int, default=None, help="timed rounds")
+    parser.add_argument(
+        "--cold", action="store_true", help="`tessera ingest FOLDER` end to end, before/after"
+    )
+    parser.add_argument("--corpus", type=Path, default=None, help="folder of videos (--cold)")
+    parser.add_argument("--steady-child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.steady_child or args.cold:
+        return _e2e(args.corpus, args.rounds or 1, args.steady_child)
     seconds = args.seconds or (600.0 if args.full else 120.0)
     rounds = args.rounds or (3 if args.full else 1)
 
@@ -116,6 +127,19 @@ def main() -> int:
     print(f"ratio ingest / speech alone   = {t_ingest / t_speech:.2f}  (same model and VAD)")
     print(f"ingest speed = {ingest_speed:.1f}x real time  (target >= 10)")
     print(f"load average: {os.getloadavg()[0]:.1f} (other processes share these cores)")
+    return 0
+
+
+def _e2e(corpus: Path | None, rounds: int, steady_child: list[str] | None) -> int:
+    from bench._ingest_e2e import run_e2e, sample_corpus
+    from bench._ingest_e2e import steady_child as child
+
+    if steady_child:
+        child(steady_child[0], steady_child[1], steady_child[2:])
+        return 0
+    with tempfile.TemporaryDirectory(prefix="tessera-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        run_e2e(corpus or sample_corpus(tmp / "corpus"), tmp, rounds)
     return 0
 
 

@@ -18,7 +18,6 @@ parameters are plain values, never the settings object, which can hold credentia
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from prefect.artifacts import (
 )
 from prefect.states import Failed
 
+from flows.ingest_cluster import cluster_kwargs, current_cluster
 from flows.runtime import run_settings, settings_for_runs
 from tasks.settings import Settings
 from tasks.video.discover import discover_videos
@@ -77,6 +77,7 @@ class FileReport:
     seconds: float
     error: str = ""
     stages: dict[str, float] | None = None
+    video_s: float = 0.0
 
     def row(self) -> dict[str, Any]:
         return {
@@ -88,7 +89,8 @@ class FileReport:
 
 
 def make_task_runner(settings: Settings) -> Any:
-    """A ``DaskTaskRunner`` on ``settings.dask_address``, or on a new local process cluster.
+    """A ``DaskTaskRunner`` on ``settings.dask_address``, else on the local cluster of the
+    enclosing :func:`flows.ingest_cluster.warm_cluster`, else on a new local cluster.
 
     Example:
         >>> make_task_runner(Settings(dask_address="tcp://10.0.0.5:8786")).address
@@ -102,15 +104,11 @@ def make_task_runner(settings: Settings) -> Any:
         security = dask_security(settings)
         client_kwargs = {"security": security} if security is not None else None
         return DaskTaskRunner(address=settings.dask_address, client_kwargs=client_kwargs)
+    warm = current_cluster()
+    if warm is not None:  # started (and warming up) before the Prefect API was waited on
+        return DaskTaskRunner(address=warm.address)
     return DaskTaskRunner(
-        cluster_class="distributed.LocalCluster",
-        cluster_kwargs={
-            "n_workers": settings.local_workers,
-            "threads_per_worker": 1,
-            "processes": True,
-            "dashboard_address": None,
-            "silence_logs": logging.ERROR,
-        },
+        cluster_class="distributed.LocalCluster", cluster_kwargs=cluster_kwargs(settings)
     )
 
 
@@ -189,12 +187,11 @@ def ingest_files(files: list[str]) -> list[FileReport]:
 
 def _finish(store: Any, work: FileWork, started: float) -> FileReport:
     """The single writer: upsert a described file, or report why it stops here."""
-    if work.status == "pending" and work.info is not None:
+    info = work.info
+    if work.status == "pending" and info is not None:
         t0 = time.perf_counter()
         try:
-            result = store.write_video(
-                str(work.info.path), work.info.content_hash, work.scenes, work.vectors
-            )
+            result = store.write_video(str(info.path), info.content_hash, work.scenes, work.vectors)
         except Exception as exc:
             work = work.failed("store", exc)
         else:
@@ -205,6 +202,7 @@ def _finish(store: Any, work: FileWork, started: float) -> FileReport:
                 result.scenes,
                 time.perf_counter() - started,
                 stages=dict(work.stage_seconds),
+                video_s=info.duration_s,
             )
     return FileReport(
         work.path,
@@ -213,6 +211,7 @@ def _finish(store: Any, work: FileWork, started: float) -> FileReport:
         time.perf_counter() - started,
         error=work.error,
         stages=dict(work.stage_seconds),
+        video_s=info.duration_s if info is not None else 0.0,
     )
 
 

@@ -205,7 +205,18 @@ class Settings(BaseSettings):
     dask_address: str | None = Field(
         None, description="Scheduler address of an existing Dask cluster; none starts a local one."
     )
-    local_workers: int = Field(2, ge=1, description="Workers of the local Dask cluster.")
+    local_workers: int = Field(
+        0,
+        ge=0,
+        description="Worker processes of the local Dask cluster an ingest starts; 0 runs the "
+        "workers as threads of the ingest process (one copy of the models).",
+    )
+    local_threads: int = Field(2, ge=1, description="Threads of each local Dask worker.")
+    preload_models: bool = Field(
+        True,
+        description="Load the models on the local workers while the Prefect server starts "
+        "(otherwise each worker loads them on its first file).",
+    )
     pin_cpu_workers: bool = Field(
         False,
         description="`cluster up` pins each CPU PU worker to one core, round-robin "
