@@ -23,7 +23,7 @@ import pytest
 from tasks.video.probe import probe_video
 from tasks.video.records import SceneSpan
 from tasks.video.samples import SampleScene, make_sample_video
-from tasks.video.scenes import detect_cuts, split_scenes, window_spans
+from tasks.video.scenes import Loudness, detect_cuts, read_loudness, split_scenes, window_spans
 from tasks.video.transitions import (
     blend_midpoint,
     classify_change,
@@ -34,6 +34,14 @@ from tests.video.conftest import SampleVideos
 
 _FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 _FLAT = ["red", "blue", "white", "olive", "gray", "silver", "navy", "black", "0x336633", "yellow"]
+_LINES = [
+    "The rocket launch is scheduled for tomorrow morning.",
+    "Please bring your umbrella because it will rain.",
+    "The kitchen is closed for cleaning today.",
+    "Our train leaves from platform nine at noon.",
+    "The museum opens a new dinosaur exhibit.",
+    "Remember to water the garden every evening.",
+]
 _SLIDES = [
     ("Quarterly results", ["Revenue grew 12 percent", "New customers in Europe"]),
     ("Hiring plan", ["Four engineers by June", "One designer"]),
@@ -140,11 +148,16 @@ class EditedVideos:
     moving: Path
     dissolves: Path
     slides: Path
+    talk: Path
 
 
 @pytest.fixture(scope="module")
 def edited(tmp_path_factory: pytest.TempPathFactory) -> EditedVideos:
     root = tmp_path_factory.mktemp("edited")
+    # One 36-s navy shot with six sentences; the one at 16.8-19.7 s spans the even split (18).
+    lengths = [5.5] * 3 + [6.5] * 3
+    talk = [SampleScene(d, "navy", spoken=line) for d, line in zip(lengths, _LINES, strict=True)]
+    make_sample_video(root / "talk.mp4", talk, size=(320, 180))
     spans = make_sample_video(root / "flat.mp4", [SampleScene(1.6, c) for c in _FLAT], audio=False)
     return EditedVideos(
         flat=root / "flat.mp4",
@@ -153,6 +166,7 @@ def edited(tmp_path_factory: pytest.TempPathFactory) -> EditedVideos:
         moving=make_moving_video(root / "moving.mp4"),
         dissolves=make_dissolve_video(root / "dissolves.mp4"),
         slides=make_slides_video(root / "slides.mp4"),
+        talk=root / "talk.mp4",
     )
 
 
@@ -202,6 +216,35 @@ class TestLongShots:
         assert len(spans) == 3
         assert all(s.duration_s <= 30.0 + 1e-6 for s in spans)
         assert spans[-1].end_s == pytest.approx(sample_videos.one_shot_s, abs=0.1)
+
+    def test_windows_end_in_speech_pauses(self, edited: EditedVideos) -> None:
+        info = probe_video(edited.talk)
+        even = split_scenes(info, max_window_s=20.0, pause_windows=False)
+        assert [s.end_s for s in even] == [18.0, pytest.approx(36.0, abs=0.1)]
+        spans = split_scenes(info, max_window_s=20.0)
+        assert len(spans) == 2 and all(s.duration_s <= 20.0 + 1e-6 for s in spans)
+        boundary = spans[0].end_s
+        assert 16.0 <= boundary <= 16.8, spans  # the pause before the sentence at 16.8 s
+        loudness = read_loudness(info)
+        assert loudness is not None
+        at = round(boundary / loudness.hop_s)
+        assert loudness.rms[at - 2 : at + 3].max() <= loudness.quiet
+        assert loudness.rms[round(18.0 / loudness.hop_s)] > loudness.quiet  # mid-sentence
+
+    def test_windows_stay_even_without_pauses(self) -> None:
+        loud = Loudness(np.full(1400, 800.0), 0.05)
+        spans = window_spans([], 70.0, max_window_s=30.0, loudness=loud)
+        assert [(s.start_s, s.end_s) for s in spans] == [
+            (0, 23.333),
+            (23.333, 46.667),
+            (46.667, 70),
+        ]
+
+    def test_pause_never_stretches_a_window(self) -> None:
+        rms = np.full(1200, 800.0)
+        rms[650:700] = 0.0  # a pause at 32.5-35 s, beyond the 30-s limit from 0
+        spans = window_spans([], 60.0, max_window_s=30.0, loudness=Loudness(rms, 0.05))
+        assert max(s.duration_s for s in spans) <= 30.0 + 1e-6
 
     def test_no_window_limit_hit_gives_one_scene(self, sample_videos: SampleVideos) -> None:
         info = probe_video(sample_videos.one_shot)
