@@ -29,7 +29,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["FrameStats", "frame_kind_tags", "frame_stats", "text_lines"]
+__all__ = [
+    "FrameStats",
+    "frame_kind_tags",
+    "frame_stats",
+    "horizontal_rules",
+    "text_lines",
+    "text_rows",
+]
 
 _BARS = ("test pattern", "colour bars", "color bars")
 
@@ -49,6 +56,8 @@ class FrameStats:
     edges: float
     dimension: float
     text_lines: int
+    text_top: float
+    rules: int
     light: float
     sky: float
     greenery: float
@@ -79,10 +88,16 @@ class FrameStats:
 
     @property
     def slide(self) -> bool:
-        """Several text lines on a flat background of few colours."""
+        """Several text lines on a flat background of few colours, or two under a
+        template's full-width rule (header bar, footer line)."""
         # A page of dense text is as busy as a texture; its many lines tell them apart.
         lines = self.text_lines >= 8 or (self.text_lines >= 3 and self.busy < 0.4)
-        return lines and not self.photo and not self.bars and self.top8 >= 0.85
+        # Two lines only with a rule and text above the lower third: a full-width
+        # lower-third bar with a name and a role is no slide.
+        templated = (
+            self.text_lines >= 2 and self.rules >= 1 and self.text_top < 0.6 and self.busy < 0.4
+        )
+        return (lines or templated) and not self.photo and not self.bars and self.top8 >= 0.85
 
     @property
     def drawing(self) -> bool:
@@ -156,8 +171,9 @@ def _colour_bars(small: np.ndarray) -> bool:
     return covered >= 0.85 * column.shape[0] and saturated >= 5 and len(hues) >= 4
 
 
-def text_lines(gray: np.ndarray) -> int:
-    """Horizontal text lines in a grayscale frame (about 640 px wide): wide, short blobs.
+def text_rows(gray: np.ndarray) -> list[float]:
+    """Heights (fractions of the frame, top first) of the horizontal text lines of a
+    grayscale frame about 640 px wide: rows of wide, short blobs.
 
     The morphological gradient marks letter strokes; closing it horizontally joins the
     letters of a word or line into one blob, kept when it is 8-60 px tall, at least three
@@ -168,8 +184,8 @@ def text_lines(gray: np.ndarray) -> int:
         >>> g = np.full((360, 640), 255, np.uint8)
         >>> for y in (80, 160, 240):
         ...     _ = cv2.putText(g, "quarterly results", (40, y), 0, 1.0, 0, 2)
-        >>> text_lines(g)
-        3
+        >>> [round(r, 2) for r in text_rows(g)]
+        [0.19, 0.42, 0.64]
     """
     grad = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
     strokes = (grad > 60).astype(np.uint8)
@@ -183,13 +199,44 @@ def text_lines(gray: np.ndarray) -> int:
         if 0.12 <= fill <= 0.75 and area >= 0.4 * w * h:
             rows.append((y + h / 2, float(h)))
     # Words of one line that the closing did not join are one line, not several.
-    lines = 0
+    lines: list[float] = []
     last = -1e9
     for centre, h in sorted(rows):
         if centre - last > h / 2:
-            lines += 1
+            lines.append(float(centre / gray.shape[0]))
             last = centre
     return lines
+
+
+def text_lines(gray: np.ndarray) -> int:
+    """How many text lines :func:`text_rows` finds.
+
+    Example:
+        >>> text_lines(np.full((360, 640), 255, np.uint8))
+        0
+    """
+    return len(text_rows(gray))
+
+
+def horizontal_rules(gray: np.ndarray) -> int:
+    """Full-width horizontal edges (a slide template's header bar or footer line).
+
+    A row counts when a strong vertical step runs across at least 80 % of its width;
+    neighbouring rows are one rule. The outermost rows are skipped: a frame or crop
+    border is no rule.
+
+    Example:
+        >>> g = np.zeros((360, 640), np.uint8)
+        >>> g[:30] = 255  # a header bar
+        >>> horizontal_rules(g)
+        1
+    """
+    step = np.abs(np.diff(gray.astype(np.int16), axis=0)) > 40
+    full = np.flatnonzero(step.mean(axis=1) >= 0.8)
+    full = full[(full >= 2) & (full < gray.shape[0] - 3)]
+    if full.size == 0:
+        return 0
+    return int(1 + np.count_nonzero(np.diff(full) > 3))
 
 
 def _box_dimension(edges: np.ndarray) -> float:
@@ -250,7 +297,9 @@ def frame_stats(frame: np.ndarray) -> FrameStats:
     edges = cv2.Canny(g320, 60, 150) > 0
     # Text lines only decide "slide", which needs a flat few-colour frame; a textured
     # frame would cost the most here (thousands of blobs) for nothing.
-    lines = text_lines(g640) if top8 >= 0.8 else 0
+    rows = text_rows(g640) if top8 >= 0.8 else []
+    lines = len(rows)
+    rules = horizontal_rules(g640) if lines >= 2 else 0
 
     sky, greenery = _layout(s64, spread)
     return FrameStats(
@@ -265,6 +314,8 @@ def frame_stats(frame: np.ndarray) -> FrameStats:
         edges=float(edges.mean()),
         dimension=_box_dimension(edges),
         text_lines=lines,
+        text_top=rows[0] if rows else 1.0,
+        rules=rules,
         light=float((g160 >= 200).mean()),
         sky=sky,
         greenery=greenery,

@@ -220,6 +220,21 @@ class TestSlides:
     def test_title_card_is_no_slide(self) -> None:
         assert frame_kind_tags(title_card("PIZZA MENU", (0, 128, 128))) == []
 
+    def test_template_slide_with_title_and_subtitle(self) -> None:
+        frame = np.full((360, 640, 3), (110, 0, 0), np.uint8)
+        frame[:24] = 255  # header bar
+        cv2.line(frame, (20, 330), (620, 330), (0, 140, 255), 2)  # footer rule
+        cv2.putText(frame, "BUDGET REVIEW", (150, 180), 2, 1.4, (255, 255, 255), 2, 16)
+        cv2.putText(frame, "Travel costs up twelve percent", (200, 240), 0, 0.6, (255,) * 3, 1)
+        assert frame_kind_tags(frame) == ["slide"]
+
+    def test_full_width_lower_third_is_no_slide(self) -> None:
+        frame = np.full((360, 640, 3), (128, 128, 0), np.uint8)
+        frame[262:334] = (40, 40, 40)
+        cv2.putText(frame, "ANNA BERG", (30, 292), 2, 1.0, (255, 255, 255), 2, 16)
+        cv2.putText(frame, "Head coach", (30, 322), 0, 0.7, (255, 255, 255), 1, 16)
+        assert "slide" not in frame_kind_tags(frame)
+
 
 @needs_ffmpeg
 class TestSyntheticKinds:
