@@ -19,7 +19,7 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from tasks.settings import Settings
 from tasks.video.captions import captions_for_scenes
 from tasks.video.keyframes import extract_keyframes
-from tasks.video.ocr import ocr_for_scenes
+from tasks.video.ocr import SceneText, ocr_for_scenes
 from tasks.video.passages import passages_for_scenes
 from tasks.video.records import Scene, SceneSpan, VideoInfo
 from tasks.video.scenes import split_scenes
@@ -83,12 +83,16 @@ def load_models(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _ocr_text(value: SceneText | str) -> SceneText:
+    return value if isinstance(value, SceneText) else SceneText(value, 1.0 if value else 0.0)
+
+
 def assemble_scenes(
     info: VideoInfo,
     spans: list[SceneSpan],
     *,
     transcripts: list[str],
-    ocr: list[str],
+    ocr: Sequence[SceneText | str],
     tags: list[list[str]],
     captions: list[str],
     thumbnails: list[str],
@@ -119,7 +123,9 @@ def assemble_scenes(
             start_s=span.start_s,
             end_s=span.end_s,
             transcript=transcripts[i],
-            ocr=ocr[i],
+            # A plain string (tests, older callers) is text of unknown confidence.
+            ocr=_ocr_text(ocr[i]).text,
+            ocr_confidence=_ocr_text(ocr[i]).confidence,
             tags=tags[i],
             caption=captions[i],
             thumbnail=thumbnails[i],

@@ -23,7 +23,7 @@ from prefect.cache_policies import NONE
 
 from tasks.video.captions import captions_for_scenes
 from tasks.video.keyframes import extract_keyframes
-from tasks.video.ocr import ocr_for_scenes
+from tasks.video.ocr import SceneText, ocr_for_scenes
 from tasks.video.probe import probe_video
 from tasks.video.records import SceneSpan, VideoInfo
 from tasks.video.scenes import split_scenes
@@ -86,8 +86,8 @@ def transcribe_task(
 
 
 @task(name="ocr", tags={"video", "cpu"}, **_OPTS)
-def ocr_task(keyframes: list[list[np.ndarray]]) -> list[str]:
-    """Prefect task: :func:`tasks.video.ocr.ocr_for_scenes`."""
+def ocr_task(keyframes: list[list[np.ndarray]]) -> list[SceneText]:
+    """Prefect task: :func:`tasks.video.ocr.ocr_for_scenes` (text and confidence per scene)."""
     return ocr_for_scenes(keyframes)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tasks.settings import Settings
+from tasks.video.ocr import SceneText
 from tasks.video.pipeline import STAGES, describe_video
 from tasks.video.probe import probe_video
 from tasks.video.records import BadVideoError, Scene
@@ -90,7 +91,7 @@ class TestStageTasksInAFlow:
         )
 
         @flow
-        def describe(path: Path) -> tuple[list[str], list[list[str]], list[str]]:
+        def describe(path: Path) -> tuple[list[SceneText], list[list[str]], list[str]]:
             info = probe_task(path)
             spans = split_scenes_task(info)
             frames = keyframes_task(info, spans)
@@ -100,7 +101,7 @@ class TestStageTasksInAFlow:
             return ocr.result(), tags.result(), thumbs.result()
 
         ocr, tags, thumbs = describe(sample_videos.narrated)
-        assert ocr[1] == "EXIT GATE"
+        assert ocr[1].text == "EXIT GATE"
         assert tags[0][0] == "red"
         assert len(thumbs) == 6
 
