@@ -73,10 +73,10 @@ class EstimatesTable:
         self.version = 0  # bumped by every report: views of an older version are stale
         self._size, self._width, self._nb = 0, 1, 1
         self._alloc(16)
-        # Rows whose ladder (speed fit, PU bounds or own batch) or gains need redoing, and
-        # rows with a metric history, whose remaining work is an Optimus curve fit.
+        # Rows whose ladder (speed fit, PU bounds or own batch) needs redoing (their gains
+        # too: the ``regain`` column), and rows with a metric history, whose remaining work
+        # is an Optimus curve fit.
         self._refit: set[JobEstimates] = set()
-        self._regain: set[JobEstimates] = set()
         self._stale_work: set[JobEstimates] = set()
         for est in estimators:
             self.add(est)
@@ -96,10 +96,13 @@ class EstimatesTable:
         self.cost = np.full((rows, w), math.inf)
         self.batch = np.zeros((rows, w), dtype=np.int64)
         self.own = np.zeros(rows, dtype=bool)  # no accepted sizes: the job's own batch
+        self._batch_now = np.zeros(rows, dtype=np.int64)  # the batch each job runs now
         self._sqr, self._var, self._init = np.ones(rows), np.zeros(rows), np.ones(rows)
         self._sizes = np.zeros((rows, nb), dtype=np.int64)
         self._steps = np.full((rows, w, nb), math.inf)
         self._totals = np.ones((rows, w, nb))
+        self.per_pu = np.zeros(rows, dtype=bool)  # the total batch grows with the PUs
+        self.regain = np.zeros(rows, dtype=bool)  # a new gradient measurement since refresh
 
     def _resize(self, rows: int, width: int, nb: int) -> None:
         """Grow the arrays to ``rows`` rows, ``width`` ladder counts and ``nb`` batch sizes."""
@@ -138,6 +141,7 @@ class EstimatesTable:
         self.hi[r] = max(spec.min_pus, est.max_pus())
         self.restart[r] = spec.restart_s
         self._init[r] = spec.init_batch_size
+        self._batch_now[r] = est.batch
         self._set_grad(est)
         self._refit.add(est)
         self._on_progress(est)
@@ -152,7 +156,6 @@ class EstimatesTable:
             if id(e) in drop:
                 e._table, e._row = None, -1
                 self._refit.discard(e)
-                self._regain.discard(e)
                 self._stale_work.discard(e)
         idx = np.array(keep, dtype=np.int64)
         for key in _COLUMNS:
@@ -196,10 +199,11 @@ class EstimatesTable:
     def _on_gradient(self, est: JobEstimates) -> None:
         self.version += 1
         self._set_grad(est)
-        self._regain.add(est)
+        self.regain[est._row] = True
 
     def _on_batch(self, est: JobEstimates) -> None:
         self.version += 1
+        self._batch_now[est._row] = est.batch
         if not est.spec.batch_sizes:
             self._refit.add(est)
 
@@ -215,13 +219,13 @@ class EstimatesTable:
         """Bring every row up to date: speed refits, new gains, curve-fitted remaining work."""
         for est in self._refit:
             self._rebuild(est)
-        regain = self._regain | self._refit
-        if regain:
-            self._regain_rows(np.array([e._row for e in regain], dtype=np.int64))
+        rows = np.flatnonzero(self.regain[: self._size])
+        if len(rows):
+            self._regain_rows(rows)
+            self.regain[rows] = False
         for est in self._stale_work:
             self.work[est._row] = est.remaining_progress()
         self._refit.clear()
-        self._regain.clear()
         self._stale_work.clear()
 
     def _rebuild(self, est: JobEstimates) -> None:
@@ -236,10 +240,10 @@ class EstimatesTable:
         totals = np.full((self._width, self._nb), float(spec.init_batch_size))
         for k, n in enumerate(counts):
             for j, b in enumerate(sizes):
+                totals[k, j] = b * n if spec.batch_per_pu else b
                 # The estimator's own feasibility test and step time (it refits first).
                 if math.isfinite(est.cost(n, b)):
                     steps[k, j] = est._step_cache[n, b]
-                    totals[k, j] = b * n if spec.batch_per_pu else b
         self.levels[r] = len(counts)
         self.pus[r, : len(counts)] = counts
         self.pus[r, len(counts) :] = counts[-1]
@@ -247,6 +251,8 @@ class EstimatesTable:
         self._sizes[r, len(sizes) :] = 0
         self._steps[r], self._totals[r] = steps, totals
         self.own[r] = not spec.batch_sizes
+        self.per_pu[r] = spec.batch_per_pu
+        self.regain[r] = True
 
     def _regain_rows(self, rows: np.ndarray) -> None:
         """Least cost and its batch at each ladder count of ``rows``, from their gradient noise.
@@ -256,7 +262,9 @@ class EstimatesTable:
         """
         sqr = self._sqr[rows][:, None, None]
         var = self._var[rows][:, None, None]
-        scale = self._totals[rows] / self._init[rows][:, None, None]
+        # A total that does not grow with the PUs has one gain per batch size, not per count.
+        totals = self._totals[rows] if self.per_pu[rows].any() else self._totals[rows, :1]
+        scale = totals / self._init[rows][:, None, None]
         with np.errstate(all="ignore"):
             gain = (var + sqr) / (var / scale + sqr)
             odd = np.isinf(var) | ~(var + sqr > 0)
@@ -264,13 +272,11 @@ class EstimatesTable:
                 gain = np.where(np.isinf(var), scale, np.where(var + sqr > 0, gain, 1.0))
             cost = self._steps[rows] / gain
         cost[np.isnan(cost)] = math.inf  # never below the best, as in best_cost's loop
-        pick = cost.argmin(axis=2)
-        least = np.take_along_axis(cost, pick[:, :, None], axis=2)[:, :, 0]
+        pick = cost.argmin(axis=2)  # the first of equal least costs, as best_cost's loop
+        least = cost.min(axis=2)
         batch = np.take_along_axis(self._sizes[rows], pick, axis=1)
-        if np.isinf(least).any():
-            # Nothing runs there: best_cost then names the job's current batch.
-            own = np.array([self.estimators[r].batch for r in rows.tolist()], dtype=np.int64)
-            batch = np.where(np.isinf(least), own[:, None], batch)
+        # Nothing runs there: best_cost then names the job's current batch.
+        batch = np.where(np.isinf(least), self._batch_now[rows][:, None], batch)
         self.cost[rows] = least
         self.batch[rows] = batch
 
@@ -300,12 +306,15 @@ _COLUMNS = (
     "cost",
     "batch",
     "own",
+    "_batch_now",
     "_sqr",
     "_var",
     "_init",
     "_sizes",
     "_steps",
     "_totals",
+    "per_pu",
+    "regain",
 )
 
 
