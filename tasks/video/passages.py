@@ -12,7 +12,7 @@ Example:
     >>> from tasks.video.speech import TimedText
     >>> words = [TimedText(t, t + 0.4, w) for t, w in
     ...          [(1, "Where"), (1.5, "is"), (2, "it?"), (9, "Under"), (9.5, "the"), (10, "mat.")]]
-    >>> [p.text for p in passages_for_scenes(words, [SceneSpan(0, 0.0, 20.0)], min_s=1.0)[0]]
+    >>> [p.text for p in passages_for_scenes(words, [SceneSpan(0, 0.0, 25.0)], min_s=1.0)[0]]
     ['Where is it?', 'Under the mat.']
 """
 
@@ -25,8 +25,12 @@ from tasks.video.speech import TimedText
 
 __all__ = ["PASSAGE_MIN_SCENE_S", "passages_for_scenes", "sentences", "words_by_scene"]
 
-PASSAGE_MIN_SCENE_S = 12.0
-"""Scenes longer than this with speech get passages (shorter ones are one moment already)."""
+PASSAGE_MIN_SCENE_S = 20.0
+"""Scenes longer than this with speech get passages: room for two of the longest passages.
+
+A shorter scene is one moment to a viewer (a shot, a slide, one exchange) and is returned
+whole; on the development corpus, passages in 14-17-s scenes (a telephone call, a short
+dialogue) ranked nothing better and returned ranges the viewer's cut does not have."""
 PASSAGE_MIN_S = 4.0
 """A passage grows by whole sentences until it spans this long (a question and its answer)."""
 PASSAGE_MAX_S = 10.0
@@ -143,9 +147,9 @@ def passages_for_scenes(
         max_s: the longest passage.
 
     Example:
-        >>> words = [TimedText(0.5 + i, 1.0 + i, f"w{i}.") for i in range(20)]
-        >>> [(p.start_s, p.end_s) for p in passages_for_scenes(words, [SceneSpan(0, 0.0, 20.0)])[0]]
-        [(0.3, 5.2), (5.3, 10.2), (10.3, 15.2), (15.3, 20.0)]
+        >>> words = [TimedText(0.5 + i, 1.0 + i, f"w{i}.") for i in range(21)]
+        >>> [(p.start_s, p.end_s) for p in passages_for_scenes(words, [SceneSpan(0, 0.0, 21.0)])[0]]
+        [(0.3, 5.2), (5.3, 10.2), (10.3, 15.2), (15.3, 21.0)]
     """
     out: list[list[Passage]] = []
     for span, words in zip(spans, words_by_scene(items, spans), strict=True):

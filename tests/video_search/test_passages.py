@@ -58,18 +58,18 @@ class TestGrouping:
 
 class TestPassagesForScenes:
     def test_long_scene_gets_timed_passages(self) -> None:
-        [passages] = passages_for_scenes(DIALOGUE, [SceneSpan(0, 0.0, 17.0)])
+        [passages] = passages_for_scenes(DIALOGUE, [SceneSpan(0, 0.0, 25.0)])
         assert len(passages) == 2
         first, second = passages
         assert first.text.startswith("Where did you park")
         assert (first.start_s, second.start_s) == (0.3, 7.1)  # first word less a small pad
-        assert first.end_s < second.start_s <= second.end_s <= 17.0
+        assert first.end_s < second.start_s <= second.end_s <= 25.0
 
     def test_short_scene_gets_none(self) -> None:
         assert passages_for_scenes(DIALOGUE[:7], [SceneSpan(0, 0.0, 9.0)]) == [[]]
 
     def test_one_group_adds_nothing(self) -> None:
-        spans = [SceneSpan(0, 0.0, 20.0)]
+        spans = [SceneSpan(0, 0.0, 30.0)]
         assert passages_for_scenes(said(1, "Just one short line."), spans) == [[]]
 
     def test_silent_scene_gets_none(self) -> None:
