@@ -1,15 +1,19 @@
-"""Split a video into scenes with PySceneDetect, then cut long shots into search windows.
+"""Split a video into scenes a viewer would cut, then cut long shots into search windows.
 
-Three detectors watch one downscaled decode pass:
+Three PySceneDetect detectors watch one downscaled decode pass:
 
 * ``ContentDetector`` (HSV + edges, threshold lowered from 27 to 20) for ordinary cuts;
 * ``AdaptiveDetector`` for cuts inside fast motion, where a fixed threshold fires too often;
 * ``HistogramDetector`` on luma, which sees cuts between flat colours of similar hue and
   saturation (gray to silver, white to cream) that the HSV mean difference misses.
 
-Their cut lists are merged; cuts closer than ``min_scene_s`` collapse into the first. Every
-shot longer than ``max_window_s`` is split into equal windows so each part of a long take
-is its own searchable scene, and a video with no cut still yields scenes.
+:class:`tasks.video.transitions.CutWatcher` runs them and checks each cut they propose:
+camera motion (pans, zooms) and animation are dropped, a dissolve is cut once at its
+midpoint, and slide changes on one template (new text, same background) are added. Cuts
+closer than ``min_scene_s`` collapse into the first. Every shot longer than
+``max_window_s`` is split into windows, each boundary moved into a nearby speech pause when
+there is one, so each part of a long take is its own searchable scene, and a video with
+no cut still yields scenes.
 
 Example:
     >>> spans = split_scenes(probe_video(Path("clip.mp4")))  # doctest: +SKIP

@@ -1,21 +1,24 @@
 """Frame checks behind :mod:`tasks.video.scenes`: camera motion, dissolves and slide changes.
 
 PySceneDetect's detectors compare colour statistics of consecutive frames, so they fire on
-fast camera motion (a pan over a photograph), at both ends of a cross-dissolve, and not at
-all when a slide on one template gets new text. :class:`CutWatcher` wraps those detectors
-in the same downscaled decode pass and keeps a few seconds of frames, so every cut they
-propose is checked before it is kept:
+fast camera motion (a pan over a photograph) and animation, at one or both ends of a
+cross-dissolve, and not at all when a slide on one template gets new text.
+:class:`CutWatcher` wraps those detectors in the same downscaled decode pass and keeps a
+few seconds of frames, so every cut they propose is checked before it is kept:
 
-* **camera motion**: when the frame after the cut is a shifted/scaled/rotated copy of the
-  frame before (affine ECC, started from phase correlation, leaves a small residual), the
-  "cut" is a pan or zoom and is dropped;
-* **dissolve**: when the frames around the cut change gradually and each is a blend
-  ``(1 - a) * A + a * B`` of the still frames either side, the cut moves to where ``a``
-  crosses 0.5 and the detector firing at the other end of the same transition is absorbed;
-* **slide change**: between two still runs (no pixel moves for ``min_still_s``) joined by an
-  abrupt step or a dissolve, a cut is added when content was *replaced* (edges inside the
-  changed region both before and after) rather than added to empty space (a title or
-  caption appearing mid-scene is not a cut), unless the change stays in the caption band.
+* **change profile** (:func:`classify_change`): coarse block means of each frame from
+  1.5 s before to 1.5 s after the cut are fitted as blends ``(1 - a) * A + a * B`` of the
+  two ends. One abrupt step of ``a`` is a cut; a ramp of good blends is a dissolve, cut
+  where ``a`` crosses 0.5 (the detector firing at its other end is absorbed); steady
+  change that is no blend (animation, a moving shot) is no cut;
+* **camera motion** (:func:`is_camera_motion`): when the frame after the cut is a
+  shifted/scaled/rotated copy of the frame before (affine ECC, started from phase
+  correlation, leaves a small residual), the "cut" is a pan or zoom and is dropped;
+* **slide change** (:func:`is_layout_change`): between two still runs (no pixel moves for
+  ``min_still_s``) joined by an abrupt step or a dissolve, a cut is added when content was
+  *replaced* (edges inside the changed region both before and after) rather than added to
+  empty space (a title or bullet appearing mid-scene is not a cut), unless the change stays
+  in the caption band.
 
 Example:
     >>> watcher = CutWatcher([ContentDetector()], fps=12.5)  # doctest: +SKIP
