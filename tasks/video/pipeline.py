@@ -31,7 +31,7 @@ from tasks.video.ocr import SceneText, ocr_for_scenes
 from tasks.video.passages import passages_for_scenes
 from tasks.video.records import Scene, SceneSpan, VideoInfo
 from tasks.video.scenes import split_scenes
-from tasks.video.speech import TimedText, assign_to_scenes, load_asr, transcribe_video
+from tasks.video.speech import Transcript, assign_to_scenes, load_asr, transcribe_video
 from tasks.video.stagelog import stage_logger
 from tasks.video.store import thumbnail_location
 from tasks.video.visual import visual_tags_for_scenes, write_thumbnails
@@ -96,8 +96,11 @@ def assemble_scenes(
     tags: list[list[str]],
     captions: list[str],
     thumbnails: list[str],
+    language: str = "",
 ) -> list[Scene]:
     """Zip the per-scene stage outputs into :class:`Scene` records.
+
+    ``language`` is the video's spoken language (one per video): every scene carries it.
 
     Example:
         >>> info = VideoInfo(Path("a.mp4"), "ab", 5.0, 25.0, 64, 36, False)
@@ -129,6 +132,7 @@ def assemble_scenes(
             tags=tags[i],
             caption=captions[i],
             thumbnail=thumbnails[i],
+            language=language,
         )
         for i, span in enumerate(spans)
     ]
@@ -179,7 +183,7 @@ def describe_video(
         with _timed(seconds, name, on_stage):
             return fn()
 
-    def speech() -> list[TimedText]:
+    def speech() -> Transcript:
         return timed(
             "speech", lambda: transcribe_video(info, asr=asr, language=settings.asr_language)
         )
@@ -215,6 +219,7 @@ def describe_video(
         tags=tags,
         captions=captions,
         thumbnails=thumbs,
+        language=words.language,
     )
     # Long scenes also get passages (sentence groups with their own times) for search.
     for scene, passages in zip(scenes, passages_for_scenes(words, spans), strict=True):

@@ -27,7 +27,7 @@ from tasks.video.ocr import SceneText, ocr_for_scenes
 from tasks.video.probe import probe_video
 from tasks.video.records import SceneSpan, VideoInfo
 from tasks.video.scenes import split_scenes
-from tasks.video.speech import TimedText, load_asr, transcribe_video
+from tasks.video.speech import Transcript, load_asr, transcribe_video
 from tasks.video.visual import visual_tags_for_scenes, write_thumbnails
 
 __all__ = [
@@ -74,14 +74,15 @@ def keyframes_task(
 
 @task(name="speech", tags={"video", GPU_TAG}, **_OPTS)
 def transcribe_task(
-    info: VideoInfo, model: str, language: str | None = "en", align: bool = False
-) -> list[TimedText]:
+    info: VideoInfo, model: str, language: str | None = "auto", align: bool = False
+) -> Transcript:
     """Prefect task: transcribe the whole audio (the model is cached per worker process).
 
     Assign the words to scenes with :func:`tasks.video.speech.assign_to_scenes` once the
-    scenes are known; transcription does not wait for scene splitting.
+    scenes are known; transcription does not wait for scene splitting. The transcript's
+    ``language`` (detected when ``language`` is ``"auto"``) goes on every scene.
     """
-    asr = load_asr(model, language=language) if info.has_audio else None
+    asr = load_asr(model, language=language, pipeline=align) if info.has_audio else None
     return transcribe_video(info, asr=asr, language=language, align=align)
 
 

@@ -68,7 +68,7 @@ def sample_videos(tmp_path_factory: pytest.TempPathFactory) -> SampleVideos:
 
 @pytest.fixture(scope="session")
 def asr() -> object:
-    """The packaged whisper model, loaded once per session (about 10 s)."""
+    """The configured whisper model (base unless set), loaded once per session (seconds)."""
     from tasks.settings import Settings
     from tasks.video.speech import load_asr
 
