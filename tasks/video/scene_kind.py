@@ -5,7 +5,8 @@ say reliably and nothing else (a wrong tag costs search more than a missing one)
 
 * ``test pattern``, ``colour bars`` / ``color bars``: vertical bands of five or more
   saturated hues over most of the width (SMPTE, EBU/PAL bars, ffmpeg ``testsrc``);
-* ``photo``: many colours and a high colour entropy without a synthetic rainbow palette;
+* ``photo``, ``photograph``: many colours and a high colour entropy without a synthetic
+  rainbow palette;
 * ``slide``: three or more horizontal text lines on a flat, few-colour background;
 * ``drawing``: dark strokes on a light, few-colour background without text lines;
 * ``pattern``: a busy two-tone texture (cellular automata, checkerboards);
@@ -360,7 +361,8 @@ def frame_kind_tags(frame: np.ndarray) -> list[str]:
         return list(_BARS)
     tags: list[str] = []
     if st.photo:
-        tags.append("photo")
+        # Both words: the full-text index does not relate "photo" to "photograph".
+        tags.extend(("photo", "photograph"))
         sky = st.sky >= 0.5
         trees = st.greenery >= 0.12
         if sky:

@@ -5,8 +5,8 @@ Tags are words a text query can match:
 * the dominant colour names of the scene ("red", "dark blue"), ``plain <colour>`` when one
   colour fills the frame, and its brightness ("dark", "bright");
 * what kind of picture it is (:mod:`tasks.video.scene_kind`): ``test pattern`` and
-  ``colour bars``, ``photo``, ``slide``, ``drawing``, ``pattern``, ``fractal``, and on
-  photographs ``sky``, ``trees``, ``landscape``;
+  ``colour bars``, ``photo`` + ``photograph``, ``slide``, ``drawing``, ``pattern``,
+  ``fractal``, and on photographs ``sky``, ``trees``, ``landscape``;
 * faces from OpenCV's bundled frontal-face Haar cascade: ``face`` and ``person`` for one,
   ``portrait`` when it is a close-up, ``two faces`` and ``two people`` for two.
 
