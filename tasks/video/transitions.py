@@ -197,7 +197,8 @@ def classify_change(
     """Tell an abrupt cut from a dissolve and from steady motion across ``frames``.
 
     Every frame is fitted as ``(1 - a) * first + a * last`` on coarse block means. A cut is
-    one step of ``a`` of at least 0.4; a dissolve is ``a`` rising from 0.15 to 0.85 over 3 or
+    one step of ``a`` of at least 0.4, or one frame-to-frame change four times those next to
+    it (a cut between moving shots); a dissolve is ``a`` rising from 0.15 to 0.85 over 3 or
     more frames, at most ``max_dissolve_s``, each fit leaving under ``max_residual`` of the
     first-to-last difference; anything else that changes is motion or animation.
 
@@ -232,6 +233,14 @@ def classify_change(
     jump = int(np.argmax(steps))
     if steps[jump] >= 0.4:
         return Change("cut", round(times[jump + 1], 3))
+    # A cut between two moving shots may move ``a`` less, but its step still stands out
+    # from the steady change of the frames next to it (in a dissolve, they change alike).
+    moves = np.sqrt(((feats[1:] - feats[:-1]) ** 2).mean(axis=1))
+    spike = int(np.argmax(moves))
+    near = np.concatenate([moves[max(0, spike - 2) : spike], moves[spike + 1 : spike + 3]])
+    moving = float(np.median(moves)) >= 1.0
+    if moving and near.size and moves[spike] >= max(8.0, 4.0 * float(np.median(near))):
+        return Change("cut", round(times[spike + 1], 3))
     half = int(np.argmax(alpha >= 0.5))
     low = np.flatnonzero(alpha[:half] <= 0.15)
     high = np.flatnonzero(alpha[half:] >= 0.85)

@@ -335,6 +335,19 @@ class TestDissolves:
         assert classify_change(sweep, times).kind == "gradual"
         assert classify_change([a] * 30, times).kind == "unclear"
 
+    def test_cut_between_moving_shots(self) -> None:
+        # Steady brightening dominates the end-to-end change, so the cut moves ``a`` little;
+        # its frame-to-frame step still stands out from the motion either side.
+        times = [0.1 * i for i in range(30)]
+        frames = []
+        for i in range(30):
+            frame = np.full((18, 32, 3), 40.0 + 5.0 * i)
+            if i >= 15:
+                frame[:9, :16] += 45.0
+            frames.append(frame)
+        cut = classify_change(frames, times)
+        assert (cut.kind, cut.time_s) == ("cut", pytest.approx(1.5))
+
     def test_blend_midpoint_follows_the_mix(self) -> None:
         a, b = np.zeros((18, 32, 3)), np.full((18, 32, 3), 200.0)
         mixes = [a, *[(1 - w) * a + w * b for w in (0.1, 0.3, 0.45, 0.7, 0.9)], b]
