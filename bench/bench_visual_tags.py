@@ -195,6 +195,39 @@ def corpus_frames(media: Path) -> list[tuple[str, list[np.ndarray], set[str], se
     return out
 
 
+def tag_retrieval(corpus: list[Item], before: ModuleType | None, queries: Path) -> None:
+    """The tags vector alone, before and after: the rank of each visual query's first
+    target among the corpus scenes, and how many scenes clear the tags threshold (0.40)
+    for queries about on-screen words, which should match no tag."""
+    import tomllib
+
+    from tasks.settings import Settings
+    from tasks.video.encode import Encoder
+
+    names = [name.split(" ")[0].replace(":", "#") for name, _, _, _ in corpus]
+    encoder = Encoder.load(Settings().embedding_model)
+    versions = {"after": visual_tags} | ({"before": before.visual_tags} if before else {})
+    vectors = {
+        v: encoder.encode_texts([", ".join(tag(frames)) for _, frames, _, _ in corpus])
+        for v, tag in versions.items()
+    }
+    spec = tomllib.loads(queries.read_text())["query"]
+    print("\ntags vector alone on the corpus: rank of the first target of each visual query")
+    for q in (q for q in spec if q["kind"] == "visual"):
+        qv = encoder.encode_queries([q["text"]])[0]
+        ranks = {}
+        for v, vec in vectors.items():
+            order = list(np.argsort(-(vec @ qv)))
+            ranks[v] = min(order.index(names.index(t)) + 1 for t in q["targets"] if t in names)
+        print(f"  {q['text']!r:42} " + "  ".join(f"{v} {r}" for v, r in sorted(ranks.items())))
+    print("scenes whose tags vector clears 0.40 for queries about on-screen words")
+    texts = [q["text"] for q in spec if "screen" in q["text"] or "the word" in q["text"]]
+    for text in [*texts, "what is written on screen"]:
+        qv = encoder.encode_queries([text])[0]
+        counts = {v: int((vec @ qv >= 0.40).sum()) for v, vec in vectors.items()}
+        print(f"  {text!r:60} " + "  ".join(f"{v} {c}" for v, c in sorted(counts.items())))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="dev set only, 3 timing rounds")
@@ -242,6 +275,7 @@ def main() -> int:
                 f"the {name} set ({len(scenes)} scenes of 3 keyframes)", scenes, taggers, rounds
             )
     if corpus:
+        tag_retrieval(corpus, before, args.corpus.parent / "queries.toml")
         scenes = [frames for _, frames, _, _ in corpus]
         print_speed(f"the corpus ({len(scenes)} scenes of 3 keyframes)", scenes, taggers, rounds)
     return 0
