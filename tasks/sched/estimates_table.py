@@ -39,6 +39,7 @@ import numpy as np
 
 from tasks.sched.estimates import JobEstimates
 from tasks.sched.policy import SchedJob
+from tasks.sched.step_grid import step_grid
 
 __all__ = ["EstimateViews", "EstimatesTable", "ladder"]
 
@@ -238,12 +239,13 @@ class EstimatesTable:
             self._resize(rows, max(self._width, len(counts)), max(self._nb, len(sizes)))
         steps = np.full((self._width, self._nb), math.inf)
         totals = np.full((self._width, self._nb), float(spec.init_batch_size))
-        for k, n in enumerate(counts):
-            for j, b in enumerate(sizes):
-                totals[k, j] = b * n if spec.batch_per_pu else b
-                # The estimator's own feasibility test and step time (it refits first).
-                if math.isfinite(est.cost(n, b)):
-                    steps[k, j] = est._step_cache[n, b]
+        steps[: len(counts), : len(sizes)] = step_grid(est, counts, sizes)
+        grid = (
+            np.multiply.outer(counts, sizes)
+            if spec.batch_per_pu
+            else np.array([sizes] * len(counts))
+        )
+        totals[: len(counts), : len(sizes)] = grid
         self.levels[r] = len(counts)
         self.pus[r, : len(counts)] = counts
         self.pus[r, len(counts) :] = counts[-1]

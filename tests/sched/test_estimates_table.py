@@ -24,7 +24,9 @@ from tasks.sched.estimates_table import EstimatesTable, EstimateViews, ladder
 from tasks.sched.instances import random_estimates
 from tasks.sched.policy import Assignment, SchedJob
 from tasks.sched.registry import get_policy
-from tasks.sched.speed import SpeedSample, nodes_for
+from tasks.sched.speed import SpeedParams, SpeedSample, nodes_for
+from tasks.sched.step_grid import step_grid
+from tasks.sched.training_spec import TrainingSpec
 
 
 def _instance(seed: int, count: int) -> list[JobEstimates]:
@@ -200,6 +202,46 @@ class TestColumnsFollowTheReports:
         EstimatesTable([est])
         with pytest.raises(ValueError, match="already in a table"):
             EstimatesTable([est])
+
+
+class TestStepGrid:
+    @pytest.mark.parametrize("seed", range(40))
+    def test_equals_the_estimators_step_seconds(self, seed: int) -> None:
+        """Every spec shape: per-PU batches, accumulation or not, memory and batch caps,
+        CPU PUs sharing cores, one or several PUs per node, fitted or prior speed."""
+        rng = random.Random(seed)
+        init = rng.choice([8, 32, 128, 256])
+        spec = TrainingSpec(
+            "a",
+            0.0,
+            max_epochs=10,
+            examples_per_epoch=rng.choice([500, 20_000, 10**6]),
+            init_batch_size=init,
+            batch_size=init,
+            batch_sizes=tuple(init << i for i in range(rng.randint(1, 6))),
+            min_local_bsz=rng.choice([1, 4, init // 4]),
+            max_local_bsz=rng.choice([None, init, init * 2, 7]),
+            max_batch_size=rng.choice([None, init * 3, init * 16]),
+            batch_per_pu=rng.random() < 0.3,
+            pus_per_node=rng.choice([1, 2, 4, 8]),
+            cores_per_node=rng.choice([None, None, 2, 3]),
+            accumulate=rng.random() < 0.7,
+        )
+        prior = SpeedParams(*(rng.uniform(0.0, 0.05) for _ in range(7)))
+        est = JobEstimates(spec, speed_prior=prior, scale_prior=rng.random() < 0.5)
+        for _ in range(rng.choice([0, 1, 4])):
+            n = rng.choice([1, 2, 3, 8])
+            nodes = nodes_for(n, spec.pus_per_node)
+            sync = rng.choice([None, 0.01]) if n > 1 else 0.0
+            est.record_step(SpeedSample(n, nodes, 16, rng.uniform(0.05, 0.5), sync))
+        counts = ladder(1, rng.choice([1, 5, 64, 300]))
+        grid = step_grid(est, counts, spec.batch_sizes)
+        for k, n in enumerate(counts):
+            for j, b in enumerate(spec.batch_sizes):
+                if math.isfinite(est.cost(n, b)):
+                    assert grid[k, j] == est.step_seconds(n, b), (n, b)
+                else:
+                    assert math.isinf(grid[k, j]), (n, b)
 
 
 class TestViews:
