@@ -9,8 +9,14 @@ Then the chosen path, :func:`tasks.video.ocr.ocr_for_scenes`, runs on scenes of 
 keyframes each (static text, text appearing mid-scene, moving background) to show what
 skipping near-identical keyframes saves, as seconds of OCR per second of video at 6-s scenes.
 
+With ``--corpus``, each engine also reads the development corpus (``data/corpus``, rendered
+by ``python -m tasks.video.corpus``) the way ingest does: scenes split, three keyframes per
+scene, :func:`ocr_for_scenes` with that engine; a text's word counts as read when it is in
+the OCR of a scene overlapping the time the text shows (as ``bench/bench_retrieval.py``).
+
 Usage:
     uv run --frozen python bench/bench_ocr.py [--per-kind 12] [--engines ppocr,tess11,...]
+        [--corpus] [--verbose]
 """
 
 from __future__ import annotations
@@ -102,12 +108,61 @@ def _scenes(frames: list[OcrFrame]) -> tuple[list[list[np.ndarray]], list[tuple[
     return scenes, words
 
 
+_CORPUS_ENGINES = {"ppocr": "ppocr", "tess11": "tesseract", "regions": "regions"}
+
+
+def corpus_run(names: list[str], verbose: bool) -> None:
+    """Word recall per text kind on the development corpus, per engine, ingest-style."""
+    from tasks.video.corpus import MEDIA, ensure_corpus
+    from tasks.video.keyframes import extract_keyframes
+    from tasks.video.probe import probe_video
+    from tasks.video.scenes import split_scenes
+
+    truth = ensure_corpus()["videos"]
+    clips = []
+    for name in sorted(truth):
+        info = probe_video(MEDIA / name)
+        spans = split_scenes(info)
+        clips.append((name, spans, extract_keyframes(info, spans, 3)))
+    seconds = sum(v["duration"] for v in truth.values())
+    print(f"\ncorpus: {len(clips)} videos, {seconds:.0f} s, {sum(len(c[1]) for c in clips)} scenes")
+    print(f"{'engine':<10}{'title':>8}{'lower-3rd':>10}{'small':>8}{'CPU s':>8}{'x real time':>12}")
+    for name in names:
+        engine = _CORPUS_ENGINES.get(name)
+        if engine is None:
+            continue
+        found: dict[str, list[int]] = {}
+        start = _cpu()
+        read = {clip: ocr_for_scenes(frames, engine=engine) for clip, _, frames in clips}
+        cpu = _cpu() - start
+        for clip, spans, _ in clips:
+            for scene in truth[clip]["scenes"]:
+                for text in scene["texts"]:
+                    seen = " ".join(
+                        t.text
+                        for span, t in zip(spans, read[clip], strict=True)
+                        if min(span.end_s, text["end"]) - max(span.start_s, text["start"]) > 0
+                    )
+                    hit, total = word_recall(text["words"].split(), seen)
+                    row = found.setdefault(text["kind"], [0, 0])
+                    row[0] += hit
+                    row[1] += total
+                    if verbose and hit < total:
+                        print(f"    {scene['id']} [{text['kind']}] {text['words']!r} -> {seen!r}")
+        cells = "".join(
+            f"{found.get(k, [0, 0])[0] / max(1, found.get(k, [0, 1])[1]):>{w}.2f}"
+            for k, w in (("title", 8), ("lower-third", 10), ("small", 8))
+        )
+        print(f"{name:<10}{cells}{cpu:>8.1f}{seconds / max(cpu, 1e-9):>12.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-kind", type=int, default=12)
     parser.add_argument("--engines", default=",".join(CANDIDATES))
     parser.add_argument("--verbose", action="store_true", help="print every miss")
     parser.add_argument("--no-scenes", action="store_true", help="skip the scene run")
+    parser.add_argument("--corpus", action="store_true", help="also read data/corpus")
     args = parser.parse_args()
     frames = ocr_frame_set(per_kind=args.per_kind)
     names = [n for n in args.engines.split(",") if n]
@@ -128,6 +183,8 @@ def main() -> None:
     for name in names:
         print(f"  {name}: {CANDIDATES[name][0]}")
 
+    if args.corpus:
+        corpus_run(names, args.verbose)
     if args.no_scenes:
         return
     scenes, words = _scenes(frames)

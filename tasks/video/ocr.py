@@ -104,36 +104,49 @@ def read_frame(frame: np.ndarray, engine: str = "ppocr") -> list[tuple[str, floa
     return reader(frame)
 
 
+def _token(raw: str) -> str | None:
+    """The word inside an OCR token, or None when it is no word at all."""
+    token = raw.strip().strip("\"'()[]{}<>,;:!?.")
+    if any(ord(c) > 0x24F for c in token):
+        return None
+    match = _WORD.fullmatch(token) or _WORD.search(token)
+    if not match:
+        return None
+    word = match.group(0)
+    if sum(c.isalnum() for c in word) < 0.6 * len(word):
+        return None
+    letters = [c.lower() for c in word if c.isalpha()]
+    if word.isalpha() and len(word) > 3 and not _VOWEL.search(word):
+        return None  # letter salad from textures, e.g. "Xkcdrt"
+    if len(letters) >= 4 and max(letters.count(c) for c in set(letters)) > 0.6 * len(letters):
+        return None  # grids and stripes read as "AAAAA", "ARAAA"
+    return word
+
+
 def clean_words(words: list[str], confidences: list[float]) -> list[tuple[str, float]]:
     """Keep words OCR is sure of that look like words; repeats keep their best confidence.
 
-    Dropped: confidence below :data:`MIN_CONFIDENCE`, single letters (digits are kept),
-    tokens without a letter or digit or mostly punctuation, vowel-less letter runs longer
-    than 3 (texture noise such as "Xkcdrt"), words with characters outside the Latin
-    scripts (PP-OCR's recogniser also knows CJK and reads some textures as such).
+    Dropped: confidence below :data:`MIN_CONFIDENCE`, single letters unless a capital next
+    to a word (digits are kept), tokens without a letter or digit or mostly punctuation,
+    vowel-less letter runs longer than 3 (texture noise such as "Xkcdrt"), one letter
+    repeated ("AAAAA", grids), words with characters outside the Latin scripts (PP-OCR's
+    recogniser also knows CJK and reads some textures as such).
 
     Example:
         >>> words = ["EXIT", "|", "G@", "GATE", "a", "exit"]
         >>> clean_words(words, [0.96, 0.9, 0.3, 0.95, 0.95, 0.99])
         [('EXIT', 0.99), ('GATE', 0.95)]
     """
+    tokens = [_token(raw) for raw in words]
     kept: dict[str, tuple[str, float]] = {}
-    for raw, conf in zip(words, confidences, strict=True):
-        if conf < MIN_CONFIDENCE:
+    for i, (word, conf) in enumerate(zip(tokens, confidences, strict=True)):
+        if word is None or conf < MIN_CONFIDENCE:
             continue
-        token = raw.strip().strip("\"'()[]{}<>,;:!?.")
-        if any(ord(c) > 0x24F for c in token):
-            continue
-        match = _WORD.fullmatch(token) or _WORD.search(token)
-        if not match:
-            continue
-        word = match.group(0)
         if len(word) < 2 and not word.isdigit():
-            continue
-        if sum(c.isalnum() for c in word) < 0.7 * len(word):
-            continue
-        if word.isalpha() and len(word) > 3 and not _VOWEL.search(word):
-            continue
+            # A lone letter is noise, except a capital beside a word ("OVEN 230 C", "PLAN B").
+            near = [tokens[j] for j in (i - 1, i + 1) if 0 <= j < len(tokens)]
+            if not word.isupper() or conf < 0.8 or not any(n and len(n) > 1 for n in near):
+                continue
         key = word.lower()
         if key not in kept or kept[key][1] < conf:
             kept[key] = (kept.get(key, (word, 0.0))[0], conf)
