@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from tasks.video.encode import MODALITIES, Encoder
 from tasks.video.query import (
+    COLOUR_WORDS,
     PartMatch,
     QueryPart,
     analyse,
@@ -151,6 +152,29 @@ def text_coverage(row: dict[str, Any], words: list[str]) -> dict[str, float]:
     out = {name: round(v / len(words), 6) for name, v in per.items() if v > 0}
     out["all"] = round(total / len(words), 6)
     return out
+
+
+def colour_gate(row: dict[str, Any], colours: set[str]) -> float:
+    """1 when the row's tags name one of ``colours`` (or none are asked for), else 0.
+
+    The embedding model puts every colour name near every other ("red screen" and "blue
+    screen" are 0.6 apart), so a colour asked for must be in the tags as a word.
+
+    Example:
+        >>> colour_gate({"tags": ["dark blue", "blue screen"]}, {"red"})
+        0.0
+        >>> colour_gate({"tags": ["gray"]}, {"grey"}), colour_gate({"tags": []}, set())
+        (1.0, 1.0)
+    """
+    if not colours:
+        return 1.0
+    tags = {fold(w) for t in row.get("tags") or [] for w in words_of(t)}
+    tags |= {"grey" for t in tags if t == "gray"} | {"gray" for t in tags if t == "grey"}
+    return 1.0 if colours & tags else 0.0
+
+
+def _colours(words: list[str]) -> set[str]:
+    return {w for w in words if w in COLOUR_WORDS}
 
 
 @dataclass
@@ -314,6 +338,12 @@ class SceneSearcher:
         # Junk OCR (low confidence) must not outrank real matches: its similarity counts
         # only as far as the text is trusted.
         per_mod["ocr"] = per_mod["ocr"] * np.array([ocr_weight(found[k].row) for k in keys])
+        colours = _colours(words)
+        gates = np.array([colour_gate(found[k].row, colours) for k in keys])
+        per_mod["tags"] = per_mod["tags"] * gates
+        if colours and set(words) <= colours:
+            # Nothing but colours asked for: the fused vector is as colour-blind as the tags'.
+            fused_content = fused_content * gates
         for i, k in enumerate(keys):
             cand = found[k]
             cand.fused = float(fused[i])
@@ -400,6 +430,38 @@ class SceneSearcher:
         span = (min(r["start"] for r in matching), max(r["end"] for r in matching))
         return _Hit(chosen.row, relevance, tuple(sorted(mods)), span)
 
+    def _top_matches_all(
+        self, ranked: list[tuple[str, float]], found: dict[str, _Hit], parts: list[str]
+    ) -> bool:
+        """Whether the whole query's best scene matches every part of it on its own.
+
+        A strong whole-query match is kept unsplit only then: "colour bars and the word
+        DANGER" matches colour bars strongly, but no single scene has both, so it is split
+        and the DANGER slide is found too. Scored on the row's stored vectors (one encoder
+        call for all parts, no further table query).
+        """
+        if len(parts) < 2 or not ranked:
+            return True
+        row = found[ranked[0][0]].row
+        analysed = [analyse(p) for p in parts]
+        vecs = self.encoder.encode_queries([p.content for p in analysed])
+        for part, cvec in zip(analysed, vecs, strict=True):
+            cand = _Candidate(row)
+            cand.fused_content = float(_unit(row["vector"]) @ cvec)
+            cand.per_modality = {m: float(_unit(row[vector_column(m)]) @ cvec) for m in MODALITIES}
+            words = content_words(part.content)
+            cand.per_modality["ocr"] *= ocr_weight(row)
+            gate = colour_gate(row, _colours(words))
+            cand.per_modality["tags"] *= gate
+            if _colours(words) and set(words) <= _colours(words):
+                cand.fused_content *= gate
+            cand.coverage = text_coverage(row, words)
+            cand.text_score = 1.0  # the row holds the words: the coverage rule decides
+            hit = _Hit(row, self._relevance(cand, part), tuple(self._modalities(cand, part)))
+            if not self._accepts(hit):
+                return False
+        return True
+
     def _accepts(self, hit: _Hit) -> bool:
         return bool(hit.modalities) or hit.relevance >= self.config.threshold
 
@@ -426,7 +488,9 @@ class SceneSearcher:
         whole = analyse(text)
         ranked, found = self._search_part(whole)
         best = max((h.relevance for h in found.values()), default=0.0)
-        parts = split_query(text) if best < self.config.split_below else [text]
+        parts = split_query(text)
+        if best >= self.config.split_below and self._top_matches_all(ranked, found, parts):
+            parts = [text]
         if len(parts) < 2:
             # The relevance threshold: unmatched scenes are not results, however few remain.
             kept = [(k, s) for k, s in ranked if self._accepts(found[k])]

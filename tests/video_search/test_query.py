@@ -199,6 +199,12 @@ class TestMergeParts:
         hits = merge_parts({"a": {"x": PartMatch(0.1, ()), "y": PartMatch(0.2, ())}})
         assert [h.key for h in hits] == ["y", "x"]
 
+    def test_parts_take_turns(self) -> None:
+        # One part matches many scenes, the other one: its scene comes second, not last.
+        many = {f"m{i}": PartMatch(0.9 - i / 10, ("tags",)) for i in range(4)}
+        hits = merge_parts({"colour bars": many, "DANGER": {"d": PartMatch(0.05, ("ocr",))}})
+        assert [h.key for h in hits][:3] == ["m0", "d", "m1"]
+
     def test_no_parts_no_hits(self) -> None:
         assert merge_parts({}) == []
 

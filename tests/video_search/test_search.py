@@ -129,6 +129,12 @@ class TestSplitting:
         assert {r["scene"] for r in results[:2]} == {0, 3}
         assert all(len(r["matched"]) == 1 for r in results[:2])
 
+    def test_strong_part_does_not_keep_the_query_whole(self, catalogue: SceneSearcher) -> None:
+        # "a red screen" alone matches scene 0 well; no scene has both parts, so it splits.
+        results = catalogue.search("a red screen and the word EXIT", limit=3)
+        assert {r["scene"] for r in results[:2]} == {0, 1}
+        assert [m["part"] for m in results[0]["matched"]] in (["a red screen"], ["the word EXIT"])
+
     def test_strong_whole_query_is_not_split(self, catalogue: SceneSearcher) -> None:
         results = catalogue.search("the rocket launch is scheduled for tomorrow", limit=1)
         assert [m["part"] for m in results[0]["matched"]] == [
