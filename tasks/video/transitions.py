@@ -245,7 +245,7 @@ def classify_change(
     low = np.flatnonzero(alpha[:half] <= 0.15)
     high = np.flatnonzero(alpha[half:] >= 0.85)
     if half == 0 or not len(low) or not len(high):
-        return Change("gradual")
+        return _through_colour(feats, times, resid, max_residual) or Change("gradual")
     i0, i1 = int(low[-1]), half + int(high[0])
     ramp = alpha[i0 : i1 + 1]
     dissolve = (
@@ -257,11 +257,34 @@ def classify_change(
         and float(alpha[i1:].min()) >= 0.7
     )
     if not dissolve:
-        return Change("gradual")
+        return _through_colour(feats, times, resid, max_residual) or Change("gradual")
     lo, hi = float(alpha[half - 1]), float(alpha[half])
     part = (0.5 - lo) / (hi - lo) if hi > lo else 0.5
     mid = times[half - 1] + part * (times[half] - times[half - 1])
     return Change("dissolve", round(mid, 3), (times[i0], times[i1]))
+
+
+def _through_colour(
+    feats: np.ndarray, times: list[float], resid: np.ndarray, max_residual: float
+) -> Change | None:
+    """A fade out to a colour (black, white) and in from it: two blend ramps, cut between.
+
+    Only asked once a change looked gradual, so that it can never undo a cut or dissolve.
+    """
+    turn = int(np.argmax(resid))
+    if turn in (0, len(feats) - 1) or float(resid[turn]) <= max_residual:
+        return None
+    for part in (feats[: turn + 1], feats[turn:]):
+        span = part[-1] - part[0]
+        norm = float(span @ span)
+        if norm <= 0:
+            return None
+        off = part - part[0]
+        alpha = off @ span / norm
+        fit = np.sqrt(((off - alpha[:, None] * span) ** 2).sum(axis=1) / norm)
+        if float(fit.max()) > max_residual or np.any(alpha < np.maximum.accumulate(alpha) - 0.1):
+            return None
+    return Change("dissolve", round(times[turn], 3), (times[0], times[-1]))
 
 
 def is_layout_change(before: np.ndarray, after: np.ndarray, *, min_share: float = 0.02) -> bool:

@@ -138,6 +138,14 @@ def make_moving_video(out: Path) -> Path:
     return _ffmpeg([*args, "-filter_complex", graph, "-map", "[v]"], out)
 
 
+def make_fade_video(out: Path) -> Path:
+    """Red fading to white and on to navy (ffmpeg ``fadewhite``, 4-6 s): one transition."""
+    args = ["-f", "lavfi", "-i", "color=c=red:s=320x180:r=25:d=5.5"]
+    args += ["-f", "lavfi", "-i", "color=c=navy:s=320x180:r=25:d=5.5"]
+    graph = "[0:v][1:v]xfade=transition=fadewhite:duration=2:offset=4[v]"
+    return _ffmpeg([*args, "-filter_complex", graph, "-map", "[v]"], out)
+
+
 @dataclass(frozen=True)
 class EditedVideos:
     """Videos with camera motion, dissolves, slides and flat cuts, and their true cuts."""
@@ -147,6 +155,7 @@ class EditedVideos:
     motion: Path
     moving: Path
     dissolves: Path
+    fade: Path
     slides: Path
     talk: Path
 
@@ -165,6 +174,7 @@ def edited(tmp_path_factory: pytest.TempPathFactory) -> EditedVideos:
         motion=make_motion_video(root / "motion.mp4"),
         moving=make_moving_video(root / "moving.mp4"),
         dissolves=make_dissolve_video(root / "dissolves.mp4"),
+        fade=make_fade_video(root / "fade.mp4"),
         slides=make_slides_video(root / "slides.mp4"),
         talk=root / "talk.mp4",
     )
@@ -316,6 +326,12 @@ class TestDissolves:
     def test_dissolve_out_of_a_pan(self, edited: EditedVideos) -> None:
         # Also: the Game of Life after it changes every frame and is never cut (was at 10.7).
         _assert_cuts(detect_cuts(probe_video(edited.moving)), [4.5, 7.5, 15.5], 0.1)
+
+    def test_fade_through_white_is_one_cut(self, edited: EditedVideos) -> None:
+        # Neither end's blend: the white frames are far from red and navy alike, which must
+        # not pass for steady motion (the cut was lost) nor leave a sliver (old: 4.08, 5.12).
+        found = detect_cuts(probe_video(edited.fade))
+        assert len(found) == 1 and 4.0 <= found[0] <= 6.0, found
 
     def test_change_profiles(self) -> None:
         a, b = np.zeros((18, 32, 3)), np.full((18, 32, 3), 150.0)
