@@ -74,9 +74,11 @@ def load_models(settings: Settings) -> dict[str, Any]:
         >>> models = load_models(Settings())  # doctest: +SKIP
     """
     from tasks.video.captions import load_captioner
+    from tasks.video.ocr_ppocr import load_ppocr
     from tasks.video.visual import load_cascades
 
     load_cascades()
+    load_ppocr()  # OCR's ONNX sessions (~150 MB), cached per process
     return {
         "asr": load_asr(settings.whisper_model, language=settings.asr_language),
         "captioner": load_captioner(settings.caption_model) if settings.caption_model else None,

@@ -185,3 +185,42 @@ class TestEngines:
     def test_unknown_engine(self) -> None:
         with pytest.raises(ValueError, match="unknown OCR engine"):
             read_frame(np.zeros((90, 160, 3), np.uint8), "nope")
+
+
+class TestLineReading:
+    """Helpers of the PP-OCR reader: word spaces from pixels, caption-box edges."""
+
+    def test_word_gap_found_between_two_words_only(self) -> None:
+        from tasks.video.ocr_ppocr import _word_gaps
+
+        line = np.full((60, 400, 3), 30, np.uint8)
+        cv2.putText(line, "FRESH HERBS", (10, 45), cv2.FONT_HERSHEY_DUPLEX, 1.4, (255,) * 3, 3)
+        gaps = _word_gaps(line)
+        assert len(gaps) == 1
+        (width, _), _ = cv2.getTextSize("FRESH", cv2.FONT_HERSHEY_DUPLEX, 1.4, 3)
+        assert abs(gaps[0] * 400 - (10 + width)) < 25
+
+    def test_no_gap_over_a_busy_background(self) -> None:
+        from tasks.video.ocr_ppocr import _word_gaps
+
+        rng = np.random.default_rng(3)
+        line = rng.integers(0, 255, (60, 400, 3), dtype=np.uint8)
+        cv2.putText(line, "FRESH HERBS", (10, 45), cv2.FONT_HERSHEY_DUPLEX, 1.4, (255,) * 3, 3)
+        assert _word_gaps(line) == []
+
+    def test_caption_box_edge_is_trimmed(self) -> None:
+        from tasks.video.ocr_ppocr import _inside_box
+
+        crop = np.full((30, 200, 3), (40, 140, 40), np.uint8)  # green around a white box
+        crop[4:26, 6:194] = 255
+        cv2.putText(crop, "guide page", (12, 21), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0,) * 3, 1)
+        top, bottom, left, right = _inside_box(crop)
+        assert (top, bottom) == (4, 26)
+        assert left == 6 and right == 194
+
+    def test_plain_line_is_not_trimmed(self) -> None:
+        from tasks.video.ocr_ppocr import _inside_box
+
+        crop = np.full((30, 200, 3), 20, np.uint8)
+        cv2.putText(crop, "guide page", (12, 21), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255,) * 3, 1)
+        assert _inside_box(crop) == (0, 30, 0, 200)
