@@ -53,6 +53,15 @@ CONFIGS: dict[str, dict[str, str]] = {
     },
 }
 
+EXTRA_CONFIGS: dict[str, dict[str, str]] = {
+    # The middle ground, for --layouts: one worker process (the flow process stays light).
+    "1 proc x 2 threads, preload": {
+        "TESSERA_LOCAL_WORKERS": "1",
+        "TESSERA_LOCAL_THREADS": "2",
+        "TESSERA_PRELOAD_MODELS": "true",
+    },
+}
+
 
 @dataclass
 class Run:
@@ -159,21 +168,26 @@ def corpus_seconds(corpus: Path) -> tuple[int, float]:
     return len(videos), sum(probe_video(v).duration_s for v in videos)
 
 
-def run_e2e(corpus: Path, tmp: Path, rounds: int) -> None:
-    """Measure every configuration ``rounds`` times, alternating; print the table."""
+def run_e2e(corpus: Path, tmp: Path, rounds: int, layouts: bool = False) -> None:
+    """Measure every configuration ``rounds`` times, alternating; print the table.
+
+    ``layouts`` adds :data:`EXTRA_CONFIGS`.
+    """
     from tasks.video.samples import long_scenes, make_sample_video
+
+    configs = {**CONFIGS, **(EXTRA_CONFIGS if layouts else {})}
 
     n_files, video_s = corpus_seconds(corpus)
     warmups = []
     for i in range(2):
         warmups.append(str(tmp / f"warmup{i}.mp4"))
-        make_sample_video(Path(warmups[-1]), long_scenes(6)[i : i + 1])
+        make_sample_video(Path(warmups[-1]), long_scenes(12)[i : i + 1])
     print(f"corpus: {corpus}, {n_files} videos, {video_s:.0f} s of video; {os.cpu_count()} cpus")
-    results: dict[str, list[tuple[Run, Run]]] = {name: [] for name in CONFIGS}
-    names = list(CONFIGS)
+    results: dict[str, list[tuple[Run, Run]]] = {name: [] for name in configs}
+    names = list(configs)
     for r in range(rounds):
         for name in names if r % 2 == 0 else names[::-1]:
-            env = {**os.environ, **CONFIGS[name], "PYTHONPATH": str(project_dir())}
+            env = {**os.environ, **configs[name], "PYTHONPATH": str(project_dir())}
             db = str(tmp / f"db-{len(results[name])}-{names.index(name)}")
             cold = run_tree(
                 [sys.executable, "-m", "flows.cli", "ingest", str(corpus), "--db", db + "-cold"],

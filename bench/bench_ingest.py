@@ -47,10 +47,13 @@ def main() -> int:
         "--cold", action="store_true", help="`tessera ingest FOLDER` end to end, before/after"
     )
     parser.add_argument("--corpus", type=Path, default=None, help="folder of videos (--cold)")
+    parser.add_argument(
+        "--layouts", action="store_true", help="--cold: also 1 worker process x 2 threads"
+    )
     parser.add_argument("--steady-child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.steady_child or args.cold:
-        return _e2e(args.corpus, args.rounds or 1, args.steady_child)
+        return _e2e(args.corpus, args.rounds or 1, args.steady_child, args.layouts)
     seconds = args.seconds or (600.0 if args.full else 120.0)
     rounds = args.rounds or (3 if args.full else 1)
 
@@ -134,7 +137,7 @@ def main() -> int:
     return 0
 
 
-def _e2e(corpus: Path | None, rounds: int, steady_child: list[str] | None) -> int:
+def _e2e(corpus: Path | None, rounds: int, steady_child: list[str] | None, layouts: bool) -> int:
     from bench._ingest_e2e import run_e2e, sample_corpus
     from bench._ingest_e2e import steady_child as child
 
@@ -143,7 +146,7 @@ def _e2e(corpus: Path | None, rounds: int, steady_child: list[str] | None) -> in
         return 0
     with tempfile.TemporaryDirectory(prefix="tessera-bench-") as tmpdir:
         tmp = Path(tmpdir)
-        run_e2e(corpus or sample_corpus(tmp / "corpus"), tmp, rounds)
+        run_e2e(corpus or sample_corpus(tmp / "corpus"), tmp, rounds, layouts)
     return 0
 
 

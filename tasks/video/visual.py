@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Mapping
-from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -119,13 +119,21 @@ def brightness(frame: np.ndarray) -> str | None:
     return None
 
 
-@lru_cache(maxsize=4)
+_per_thread = threading.local()
+
+
 def _cascade(name: str) -> cv2.CascadeClassifier:
-    path = os.path.join(cv2.data.haarcascades, name)  # type: ignore[attr-defined]
-    cascade = cv2.CascadeClassifier(path)
-    if cascade.empty():
-        raise RuntimeError(f"OpenCV Haar cascade missing: {path}")
-    return cascade
+    # One classifier per thread: detectMultiScale on one shared CascadeClassifier from two
+    # threads fails an OpenCV assertion (getScaleData), e.g. two files described at once by
+    # one Dask worker of 2 threads.
+    cache: dict[str, cv2.CascadeClassifier] = _per_thread.__dict__.setdefault("cascades", {})
+    if name not in cache:
+        path = os.path.join(cv2.data.haarcascades, name)  # type: ignore[attr-defined]
+        cascade = cv2.CascadeClassifier(path)
+        if cascade.empty():
+            raise RuntimeError(f"OpenCV Haar cascade missing: {path}")
+        cache[name] = cascade
+    return cache[name]
 
 
 _FACE_CASCADE = "haarcascade_frontalface_alt2.xml"

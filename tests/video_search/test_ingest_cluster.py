@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from flows.ingest import ingest, make_task_runner
@@ -53,6 +55,19 @@ class TestLayout:
             runner = make_task_runner(settings)
         assert runner.address is None
         assert runner.cluster_kwargs["n_workers"] == 2
+
+
+def test_face_detection_from_two_worker_threads() -> None:
+    """Two files described at once on one worker of 2 threads: portrait and landscape frames
+    through the face cascade together (one shared classifier failed an OpenCV assertion)."""
+    from tasks.video.visual import find_faces
+
+    rng = np.random.default_rng(0)
+    shapes = [(360, 640, 3), (640, 360, 3)]
+    frames = [rng.integers(0, 255, shapes[i % 2], dtype=np.uint8) for i in range(16)]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            assert all(isinstance(f, list) for f in pool.map(find_faces, frames))
 
 
 @pytest.mark.slow
