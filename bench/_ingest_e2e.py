@@ -186,7 +186,7 @@ def run_e2e(corpus: Path, tmp: Path, rounds: int, layouts: bool = False) -> None
     results: dict[str, list[tuple[Run, Run]]] = {name: [] for name in configs}
     names = list(configs)
     for r in range(rounds):
-        for name in names if r % 2 == 0 else names[::-1]:
+        for name in names[::-1] if r % 2 == 0 else names:
             env = {**os.environ, **configs[name], "PYTHONPATH": str(project_dir())}
             db = str(tmp / f"db-{len(results[name])}-{names.index(name)}")
             cold = run_tree(
