@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -118,7 +119,7 @@ def _token(raw: str) -> str | None:
     letters = [c.lower() for c in word if c.isalpha()]
     if word.isalpha() and len(word) > 3 and not _VOWEL.search(word):
         return None  # letter salad from textures, e.g. "Xkcdrt"
-    if len(letters) >= 4 and max(letters.count(c) for c in set(letters)) > 0.6 * len(letters):
+    if len(letters) >= 4 and max(letters.count(c) for c in set(letters)) >= 0.6 * len(letters):
         return None  # grids and stripes read as "AAAAA", "ARAAA"
     return word
 
@@ -129,8 +130,9 @@ def clean_words(words: list[str], confidences: list[float]) -> list[tuple[str, f
     Dropped: confidence below :data:`MIN_CONFIDENCE`, single letters unless a capital next
     to a word (digits are kept), tokens without a letter or digit or mostly punctuation,
     vowel-less letter runs longer than 3 (texture noise such as "Xkcdrt"), one letter
-    repeated ("AAAAA", grids), words with characters outside the Latin scripts (PP-OCR's
-    recogniser also knows CJK and reads some textures as such).
+    repeated ("AAAAA", "ASAGA": grids), words with characters outside the Latin scripts
+    (PP-OCR's recogniser also knows CJK and reads some textures as such), and two
+    neighbouring kept words run together ("HIKINGTRAIL" beside "HIKING TRAIL").
 
     Example:
         >>> words = ["EXIT", "|", "G@", "GATE", "a", "exit"]
@@ -150,7 +152,11 @@ def clean_words(words: list[str], confidences: list[float]) -> list[tuple[str, f
         key = word.lower()
         if key not in kept or kept[key][1] < conf:
             kept[key] = (kept.get(key, (word, 0.0))[0], conf)
-    return list(kept.values())
+    # One keyframe's "HIKINGTRAIL" beside another's "HIKING TRAIL": the run-together form
+    # adds nothing to search and is not a word.
+    keys = list(kept)
+    joined = {x + y for x, y in pairwise(keys)}
+    return [value for key, value in kept.items() if key not in joined]
 
 
 def _thumb(frame: np.ndarray) -> np.ndarray:

@@ -224,3 +224,12 @@ class TestLineReading:
         crop = np.full((30, 200, 3), 20, np.uint8)
         cv2.putText(crop, "guide page", (12, 21), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255,) * 3, 1)
         assert _inside_box(crop) == (0, 30, 0, 200)
+
+
+class TestRunTogetherAndGridJunk:
+    def test_run_together_duplicate_of_two_words_is_dropped(self) -> None:
+        words = ["HIKING", "TRAIL", "HIKINGTRAIL"]
+        assert clean_words(words, [0.99, 0.99, 0.98]) == [("HIKING", 0.99), ("TRAIL", 0.99)]
+
+    def test_grid_letters_are_dropped(self) -> None:
+        assert clean_words(["ASAGA", "AOAAN", "BANANA"], [0.9, 0.9, 0.9]) == [("BANANA", 0.9)]
