@@ -12,13 +12,18 @@ the same recordings in one run, so WER and speed sit side by side on the same ma
 * ``german``: German narration, for language detection (left out of the pooled WER).
 
 WER is over normalised words (:mod:`tasks.video.wer`); ``all`` pools the English
-recordings' words. ``xRT`` is seconds of audio per second of transcription with the model
-loaded (``--threads`` CTranslate2 threads, 2 by default as on the target machine).
+recordings' words. ``xRT`` is seconds of audio per wall second of transcription with the
+model loaded (``--threads`` CTranslate2 threads, 2 by default as on the target machine);
+``cpu-xRT`` is seconds of audio per CPU second of the process, steadier than wall time on a
+machine other jobs share (on two idle cores, xRT approaches twice cpu-xRT). ``--corpus``
+runs the candidates on the development corpus's videos (``tasks/video/corpus.py``) against
+their scripts instead.
 
 Usage::
 
     uv run --frozen python bench/bench_speech.py            # every candidate
-    uv run --frozen python bench/bench_speech.py --only base-greedy,tiny-greedy --show
+    uv run --frozen python bench/bench_speech.py --only base-default,tiny-before --show
+    uv run --frozen python bench/bench_speech.py --corpus --only tiny-before,base-default
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from tasks.video.whisper_models import (
 )
 
 RATE = 16000
+INF = float("inf")
 NARRATION = [
     "Glaciers carved these deep valleys over thousands of years.",
     "Parrots live high in the rainforest canopy.",
@@ -97,23 +103,25 @@ class Candidate:
     options: DecodeOptions
 
 
+# The decoding tessera used before this benchmark: greedy, VAD splits at 2-s silences.
+BEFORE = DecodeOptions(beam_size=1, min_silence_ms=2000, speech_pad_ms=400, max_speech_s=INF)
+
+
 def candidates() -> list[Candidate]:
-    """Today's setup first, then one change at a time on base, then combinations."""
+    """The settings before, one change at a time, the defaults, and changes to the defaults."""
     d = DecodeOptions()
-    vad_short = DecodeOptions(min_silence_ms=500, speech_pad_ms=200, max_speech_s=15.0)
     return [
-        Candidate("tiny-greedy", "tiny.en", "en", d),
-        Candidate("tiny-beam5", "tiny.en", "en", DecodeOptions(beam_size=5)),
-        Candidate("base-greedy", "base", "en", d),
-        Candidate("base-greedy-auto", "base", "auto", d),
-        Candidate("base-beam5", "base", "en", DecodeOptions(beam_size=5)),
-        Candidate("base-beam5-auto", "base", "auto", DecodeOptions(beam_size=5)),
-        Candidate("base-nofallback", "base", "en", DecodeOptions(temperature_fallback=False)),
-        Candidate("base-condprev", "base", "en", DecodeOptions(condition_on_previous_text=True)),
-        Candidate("base-vad-short", "base", "en", vad_short),
-        Candidate("base-beam5-vad-short", "base", "en", replace(vad_short, beam_size=5)),
-        Candidate("base-vad-0.35", "base", "en", DecodeOptions(vad_threshold=0.35)),
-        Candidate("base-novad", "base", "en", DecodeOptions(vad=False)),
+        Candidate("tiny-before", "tiny.en", "en", BEFORE),
+        Candidate("tiny-default", "tiny.en", "en", d),
+        Candidate("base-before", "base", "en", BEFORE),
+        Candidate("base-beam5", "base", "en", replace(BEFORE, beam_size=5)),
+        Candidate("base-vad-short", "base", "en", replace(d, beam_size=1)),
+        Candidate("base-default", "base", "en", d),
+        Candidate("base-default-auto", "base", "auto", d),
+        Candidate("base-nofallback", "base", "en", replace(d, temperature_fallback=False)),
+        Candidate("base-condprev", "base", "en", replace(d, condition_on_previous_text=True)),
+        Candidate("base-vad-0.35", "base", "en", replace(d, vad_threshold=0.35)),
+        Candidate("base-novad", "base", "en", replace(d, vad=False)),
     ]
 
 
@@ -121,9 +129,9 @@ def _run(args: list[str]) -> None:
     subprocess.run(args, check=True, capture_output=True)
 
 
-def read_wav(path: Path) -> np.ndarray:
-    """Any audio file as 16 kHz mono float32 (decoded by ffmpeg)."""
-    out = path.with_suffix(".16k.wav")
+def read_wav(path: Path, out: Path | None = None) -> np.ndarray:
+    """Any audio (or video) file as 16 kHz mono float32, decoded by ffmpeg into ``out``."""
+    out = out or path.with_suffix(".16k.wav")
     _run(["ffmpeg", "-nostdin", "-y", "-i", str(path), "-ac", "1", "-ar", str(RATE), str(out)])
     with wave.open(str(out)) as w:
         data = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
@@ -193,6 +201,22 @@ def recordings(tmp: Path) -> list[Recording]:
     ]
 
 
+def corpus_recordings(tmp: Path) -> list[Recording]:
+    """The development corpus's videos (``tasks.video.corpus``), each with its whole script."""
+    from tasks.video.corpus import MEDIA, ensure_corpus
+
+    truth = ensure_corpus()
+    return [
+        Recording(
+            Path(name).stem,
+            read_wav(MEDIA / name, tmp / f"{Path(name).stem}.16k.wav"),
+            " ".join(scene["script"] for scene in video["scenes"]),
+        )
+        for name, video in sorted(truth["videos"].items())
+        if any(scene["script"] for scene in video["scenes"])
+    ]
+
+
 def model_folder(name: str, settings: Settings, tmp: Path) -> str:
     """The folder of a model name; base is assembled into ``tmp`` when setup has not run."""
     folder = resolve_whisper_model(name, settings.models_dir)
@@ -206,6 +230,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="CTranslate2 CPU threads")
     parser.add_argument("--only", default="", help="comma-separated candidate labels")
     parser.add_argument("--show", action="store_true", help="print every transcript")
+    parser.add_argument(
+        "--corpus", action="store_true", help="the development corpus's videos instead"
+    )
     args = parser.parse_args()
     apply_offline_env()
     settings = Settings()
@@ -214,7 +241,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tessera-bench-speech-") as tmpdir:
         tmp = Path(tmpdir)
         t0 = time.perf_counter()
-        recs = recordings(tmp)
+        recs = corpus_recordings(tmp) if args.corpus else recordings(tmp)
         english = [r for r in recs if r.language == "en"]
         print(
             f"machine: {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}; threads {args.threads}"

@@ -206,19 +206,21 @@ class DecodeOptions:
         max_speech_s: longest speech chunk before it is cut at a silence.
 
     Example:
-        >>> DecodeOptions(beam_size=5).kwargs()["beam_size"]
-        5
+        >>> DecodeOptions(beam_size=1).kwargs()["beam_size"]
+        1
     """
 
-    beam_size: int = 1
+    # Beam 5 and 0.5-s VAD splits: the lowest WER in bench_speech, at greedy decoding's
+    # CPU cost (cutting more silence pays for the beam).
+    beam_size: int = 5
     temperature_fallback: bool = True
     condition_on_previous_text: bool = False
     initial_prompt: str | None = None
     vad: bool = True
     vad_threshold: float = 0.5
-    min_silence_ms: int = 2000
-    speech_pad_ms: int = 400
-    max_speech_s: float = float("inf")
+    min_silence_ms: int = 500
+    speech_pad_ms: int = 200
+    max_speech_s: float = 15.0
 
     def kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``faster_whisper.WhisperModel.transcribe``."""
