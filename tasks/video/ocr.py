@@ -119,8 +119,12 @@ def _token(raw: str) -> str | None:
     letters = [c.lower() for c in word if c.isalpha()]
     if word.isalpha() and len(word) > 3 and not _VOWEL.search(word):
         return None  # letter salad from textures, e.g. "Xkcdrt"
-    if len(letters) >= 4 and max(letters.count(c) for c in set(letters)) >= 0.6 * len(letters):
-        return None  # grids and stripes read as "AAAAA", "ARAAA"
+    top = max(set(letters), key=letters.count) if letters else ""
+    share = letters.count(top) / max(1, len(letters))
+    # Grids and stripes read as "AAAAA", "ASAGA": one letter, mostly a vowel, over and over
+    # ("ERROR" is 3/5 R and a word; "EERIE" and "ASANA" are lost).
+    if len(letters) >= 4 and (share > 0.6 or (share >= 0.6 and top in "aeiou")):
+        return None
     return word
 
 

@@ -232,4 +232,5 @@ class TestRunTogetherAndGridJunk:
         assert clean_words(words, [0.99, 0.99, 0.98]) == [("HIKING", 0.99), ("TRAIL", 0.99)]
 
     def test_grid_letters_are_dropped(self) -> None:
-        assert clean_words(["ASAGA", "AOAAN", "BANANA"], [0.9, 0.9, 0.9]) == [("BANANA", 0.9)]
+        words = ["ASAGA", "AOAAN", "BANANA", "ERROR"]
+        assert clean_words(words, [0.9] * 4) == [("BANANA", 0.9), ("ERROR", 0.9)]
