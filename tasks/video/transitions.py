@@ -245,7 +245,7 @@ def classify_change(
     low = np.flatnonzero(alpha[:half] <= 0.15)
     high = np.flatnonzero(alpha[half:] >= 0.85)
     if half == 0 or not len(low) or not len(high):
-        return _through_colour(feats, times, resid, max_residual) or Change("gradual")
+        return _transition(feats, times, resid, max_residual, max_dissolve_s)
     i0, i1 = int(low[-1]), half + int(high[0])
     ramp = alpha[i0 : i1 + 1]
     dissolve = (
@@ -257,7 +257,7 @@ def classify_change(
         and float(alpha[i1:].min()) >= 0.7
     )
     if not dissolve:
-        return _through_colour(feats, times, resid, max_residual) or Change("gradual")
+        return _transition(feats, times, resid, max_residual, max_dissolve_s)
     lo, hi = float(alpha[half - 1]), float(alpha[half])
     part = (0.5 - lo) / (hi - lo) if hi > lo else 0.5
     mid = times[half - 1] + part * (times[half] - times[half - 1])
@@ -285,6 +285,33 @@ def _through_colour(
         if float(fit.max()) > max_residual or np.any(alpha < np.maximum.accumulate(alpha) - 0.1):
             return None
     return Change("dissolve", round(times[turn], 3), (times[0], times[-1]))
+
+
+def _transition(
+    feats: np.ndarray,
+    times: list[float],
+    resid: np.ndarray,
+    max_residual: float,
+    max_dissolve_s: float,
+) -> Change:
+    """A change that is no single blend: a fade through a colour, a wipe or push, or motion.
+
+    A fade through a colour is two blend ramps, cut where they meet. A wipe or push is
+    still before and after with a short change between, cut at its middle. Anything else
+    changes steadily across the window: motion or animation, no cut.
+    """
+    dip = _through_colour(feats, times, resid, max_residual)
+    if dip is not None:
+        return dip
+    moves = np.sqrt(((feats[1:] - feats[:-1]) ** 2).mean(axis=1))
+    changing = np.flatnonzero(moves >= 1.0)
+    if changing.size:
+        first, last = int(changing[0]), int(changing[-1]) + 1
+        still_ends = first >= 3 and last <= len(feats) - 4
+        if still_ends and times[last] - times[first] <= max_dissolve_s:
+            mid = round((times[first] + times[last]) / 2, 3)
+            return Change("dissolve", mid, (times[first], times[last]))
+    return Change("gradual")
 
 
 def is_layout_change(before: np.ndarray, after: np.ndarray, *, min_share: float = 0.02) -> bool:
@@ -488,9 +515,10 @@ class CutWatcher:
             self._pending.append(run.time_s)
             return
         span = [f for f in self._frames if before.index <= f.index <= run.index]
+        mid = None
         if len(span) == gap + 1:
             mid = blend_midpoint(
                 [f.thumb.astype(np.float32) for f in span], [f.time_s for f in span]
             )
-            if mid is not None:
-                self._pending.append(mid)
+        # A wipe or push between two stills is no blend, but still one cut in its middle.
+        self._pending.append(mid if mid is not None else (before.time_s + run.time_s) / 2)

@@ -146,6 +146,16 @@ def make_fade_video(out: Path) -> Path:
     return _ffmpeg([*args, "-filter_complex", graph, "-map", "[v]"], out)
 
 
+def make_push_video(out: Path) -> Path:
+    """china.jpg pushed out by flower.jpg (ffmpeg ``slideleft``, 4.5-5.5 s): one transition."""
+    args = ["-loop", "1", "-i", str(_photo("china")), "-loop", "1", "-i", str(_photo("flower"))]
+    graph = (
+        f"{_still(0, 5.5)}[a];{_still(1, 5.5)}[b];"
+        "[a][b]xfade=transition=slideleft:duration=1:offset=4.5[v]"
+    )
+    return _ffmpeg([*args, "-filter_complex", graph, "-map", "[v]"], out)
+
+
 @dataclass(frozen=True)
 class EditedVideos:
     """Videos with camera motion, dissolves, slides and flat cuts, and their true cuts."""
@@ -156,6 +166,7 @@ class EditedVideos:
     moving: Path
     dissolves: Path
     fade: Path
+    push: Path
     slides: Path
     talk: Path
 
@@ -175,6 +186,7 @@ def edited(tmp_path_factory: pytest.TempPathFactory) -> EditedVideos:
         moving=make_moving_video(root / "moving.mp4"),
         dissolves=make_dissolve_video(root / "dissolves.mp4"),
         fade=make_fade_video(root / "fade.mp4"),
+        push=make_push_video(root / "push.mp4"),
         slides=make_slides_video(root / "slides.mp4"),
         talk=root / "talk.mp4",
     )
@@ -332,6 +344,10 @@ class TestDissolves:
         # not pass for steady motion (the cut was lost) nor leave a sliver (old: 4.08, 5.12).
         found = detect_cuts(probe_video(edited.fade))
         assert len(found) == 1 and 4.0 <= found[0] <= 6.0, found
+
+    def test_push_between_stills_is_one_cut(self, edited: EditedVideos) -> None:
+        # The frames move, but only between two stills: a transition, not camera motion.
+        _assert_cuts(detect_cuts(probe_video(edited.push)), [5.0], 0.15)
 
     def test_change_profiles(self) -> None:
         a, b = np.zeros((18, 32, 3)), np.full((18, 32, 3), 150.0)
