@@ -94,7 +94,7 @@ class SearchConfig:
     # Calibrated, not picked: each is the 99.5th percentile of that signal's similarity
     # between a query (or part) and the scenes that are NOT its target, over the 70
     # queries of the development corpus (bench/calibrate_search.py), rounded up to 0.05:
-    # transcript 0.306, OCR 0.296, tags 0.396, fused 0.353.
+    # transcript 0.335, OCR 0.290, tags 0.381, fused 0.343.
     match_at: float = 0.35
     modality_match_at: Mapping[str, float] = field(
         default_factory=lambda: {"ocr": 0.3, "tags": 0.4}
@@ -102,23 +102,30 @@ class SearchConfig:
     fts_weight: float = 1.0
     rrf_k: float = 60.0
     hybrid: bool = True
-    threshold: float = 0.4
+    threshold: float = 0.35
     text_coverage: float = 0.5
     fuzzy: bool = True
 
 
+OCR_TRUSTED = 0.9
+"""OCR confidence from which on-screen text is trusted fully: a clean read scores 0.9-1.0
+(RapidOCR, tesseract alike), and more confidence there says nothing about relevance."""
+
+
 def ocr_weight(row: dict[str, Any]) -> float:
-    """How far a row's on-screen text is trusted: its OCR confidence (0-1).
+    """How far a row's on-screen text is trusted: its OCR confidence over :data:`OCR_TRUSTED`.
 
     A row with text but no confidence (written before confidences were kept, or by a
     reader that gives none) is trusted fully.
 
     Example:
-        >>> ocr_weight({"ocr": "EXIT", "ocr_confidence": 0.42}), ocr_weight({"ocr": "EXIT"})
-        (0.42, 1.0)
+        >>> ocr_weight({"ocr": "EXIT", "ocr_confidence": 0.45}), ocr_weight({"ocr": "EXIT"})
+        (0.5, 1.0)
+        >>> ocr_weight({"ocr": "EXIT", "ocr_confidence": 0.95})
+        1.0
     """
     conf = float(row.get("ocr_confidence") or 0.0)
-    return 1.0 if conf <= 0.0 else min(1.0, conf)
+    return 1.0 if conf <= 0.0 else round(min(1.0, conf / OCR_TRUSTED), 6)
 
 
 def text_coverage(row: dict[str, Any], words: list[str]) -> dict[str, float]:
@@ -128,7 +135,7 @@ def text_coverage(row: dict[str, Any], words: list[str]) -> dict[str, float]:
     by any field (each word by its best field).
 
     Example:
-        >>> row = {"transcript": "it will rain", "ocr": "WELCOME", "ocr_confidence": 0.5}
+        >>> row = {"transcript": "it will rain", "ocr": "WELCOME", "ocr_confidence": 0.45}
         >>> text_coverage(row, ["welcome", "rain"])
         {'transcript': 0.5, 'ocr': 0.25, 'all': 0.75}
     """
@@ -311,8 +318,10 @@ class SceneSearcher:
             else None
         )
         texts = [part.text] if part.content == part.text else [part.text, part.content]
-        vecs = self.encoder.encode_queries(texts)
-        qvec, cvec = vecs[0], vecs[-1]
+        colours = _colours(words)
+        rest = " ".join(w for w in words if w not in colours) if colours else ""
+        vecs = self.encoder.encode_queries([*texts, rest] if rest else texts)
+        qvec, cvec = vecs[0], vecs[len(texts) - 1]
         anns = [_POOL.submit(self._ann, qvec, "vector", None)]
         # A flat scan per cued modality is cheap on small tables; on indexed (large) ones the
         # cued modality ranks the fused and full-text candidates instead.
@@ -338,9 +347,15 @@ class SceneSearcher:
         # Junk OCR (low confidence) must not outrank real matches: its similarity counts
         # only as far as the text is trusted.
         per_mod["ocr"] = per_mod["ocr"] * np.array([ocr_weight(found[k].row) for k in keys])
-        colours = _colours(words)
         gates = np.array([colour_gate(found[k].row, colours) for k in keys])
-        per_mod["tags"] = per_mod["tags"] * gates
+        # A scene without the colour asked for can still match the rest of the description
+        # ("a close-up photo of an orange flower" -> "photo") by its tags, never the colour.
+        tags_rest = (
+            np.stack([_unit(found[k].row[vector_column("tags")]) for k in keys]) @ vecs[-1]
+            if rest
+            else np.zeros(len(keys), np.float32)
+        )
+        per_mod["tags"] = np.where(gates > 0, per_mod["tags"], tags_rest)
         if colours and set(words) <= colours:
             # Nothing but colours asked for: the fused vector is as colour-blind as the tags'.
             fused_content = fused_content * gates
