@@ -12,7 +12,8 @@ alternating with the other configurations so that the machine's load hits all al
   once the models are loaded.
 
 For each run the peak memory of the whole process tree (the sum of the RSS of every
-process under it, sampled every 0.1 s, so shared pages count once per process) and its CPU
+process under it, sampled every 0.1 s, so shared pages count once per process; a fork that
+has not exec'd yet is not counted, see :func:`tree_rss`) and its CPU
 seconds (``RUSAGE_CHILDREN``: every descendant that exited) are kept; CPU seconds hardly
 move with the load, wall seconds do. The load average is printed with every number.
 
@@ -34,6 +35,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tasks.settings import project_dir
 
@@ -75,6 +77,25 @@ class Run:
     extra: dict[str, float] = field(default_factory=dict)
 
 
+def tree_rss(tree: list[Any]) -> int:
+    """Summed RSS of ``tree`` (psutil processes), each memory counted once.
+
+    A child with its parent's command line is a fork (or vfork) that has not exec'd yet,
+    e.g. on its way to ffmpeg or tesseract: its RSS is the parent's own pages, shared, so
+    it is left out; without that, every subprocess start counted the ingest process twice.
+    """
+    import psutil
+
+    total = 0
+    for p in tree:
+        with contextlib.suppress(psutil.Error):
+            parent = p.parent()
+            if parent is not None and p.ppid() != 1 and p.cmdline() == parent.cmdline():
+                continue
+            total += p.memory_info().rss
+    return int(total)
+
+
 def run_tree(args: list[str], env: dict[str, str], timeout_s: float = 1800) -> Run:
     """Run ``args``; sample the tree's summed RSS; return wall, peak, CPU seconds, load."""
     import psutil
@@ -97,15 +118,11 @@ def run_tree(args: list[str], env: dict[str, str], timeout_s: float = 1800) -> R
     reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read()))  # type: ignore[union-attr]
     reader.start()
     while proc.poll() is None and time.perf_counter() - t0 < timeout_s:
-        total = 0
         try:
             tree = [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
             break
-        for p in tree:
-            with contextlib.suppress(psutil.Error):
-                total += p.memory_info().rss
-        peak = max(peak, total)
+        peak = max(peak, tree_rss(tree))
         time.sleep(0.1)
     proc.wait(timeout=max(1.0, timeout_s - (time.perf_counter() - t0)))
     wall = time.perf_counter() - t0
