@@ -5,8 +5,8 @@ output. A result hits a target when it is in the same video and their overlap co
 least half of the shorter of the two ranges.
 
 Example:
-    >>> wer(["a", "b", "c"], ["a", "x", "c", "d"])
-    0.6666666666666666
+    >>> _iou(("a.mp4", 0.0, 4.0), ("a.mp4", 2.0, 6.0))
+    0.3333333333333333
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-__all__ = ["asr_report", "group_rows", "ocr_report", "score_queries", "wer"]
+from tasks.video.wer import normalise, wer
+
+__all__ = ["asr_report", "group_rows", "ocr_report", "score_queries"]
 
 
 def _words(text: str) -> list[str]:
@@ -167,21 +169,6 @@ def ocr_report(videos: dict[str, Any], scenes: list[dict[str, Any]]) -> dict[str
     return {g: a / b for g, (a, b) in found.items() if b}
 
 
-def wer(ref: list[str], hyp: list[str]) -> float:
-    """Word error rate: word-level edit distance over the reference length.
-
-    Example:
-        >>> wer(["a", "b", "c"], ["a", "x", "c", "d"])
-        0.6666666666666666
-    """
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1] / max(1, len(ref))
-
-
 def asr_report(videos: dict[str, Any], scenes: list[dict[str, Any]]) -> dict[str, float]:
     """Print and return ASR word error rate per scene and per video against the script.
 
@@ -194,24 +181,26 @@ def asr_report(videos: dict[str, Any], scenes: list[dict[str, Any]]) -> dict[str
     print("\nASR word error rate per scene (words in the script; transcript assigned by overlap)")
     for name, video in videos.items():
         mine = [s for s in scenes if s["video"] == name]
-        hyp: dict[str, list[str]] = defaultdict(list)
+        heard: dict[str, list[str]] = defaultdict(list)
         for s in mine:
             best = max(
                 video["scenes"],
                 key=lambda t: _overlap((s["start"], s["end"]), (t["start"], t["end"])),
             )
-            hyp[best["id"]] += _words(s["transcript"])
+            heard[best["id"]].append(s["transcript"])
         for t in video["scenes"]:
-            ref = _words(t["script"])
-            if ref:
-                out[t["id"]] = wer(ref, hyp[t["id"]])
-                heard = " ".join(hyp[t["id"]])[:70]
-                print(f"  {t['id']:<18} {len(ref):>3} words  WER {out[t['id']]:.2f}  {heard!r}")
-        ref = [w for t in video["scenes"] for w in _words(t["script"])]
-        if ref:
-            out[name] = wer(ref, [w for s in mine for w in _words(s["transcript"])])
-            errors[0] += out[name] * len(ref)
-            errors[1] += len(ref)
+            n_ref = len(normalise(t["script"]))
+            if n_ref:
+                hyp = " ".join(heard[t["id"]])
+                out[t["id"]] = wer(t["script"], hyp)
+                shown = " ".join(normalise(hyp))[:70]
+                print(f"  {t['id']:<18} {n_ref:>3} words  WER {out[t['id']]:.2f}  {shown!r}")
+        script = " ".join(t["script"] for t in video["scenes"])
+        n_ref = len(normalise(script))
+        if n_ref:
+            out[name] = wer(script, " ".join(s["transcript"] for s in mine))
+            errors[0] += out[name] * n_ref
+            errors[1] += n_ref
     print("  per video: " + ", ".join(f"{n} {out[n]:.2f}" for n in videos if n in out))
     out["all"] = errors[0] / max(1, errors[1])
     print(f"  all {errors[1]} script words: WER {out['all']:.2f}")
