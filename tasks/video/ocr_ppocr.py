@@ -195,24 +195,26 @@ def read_frame_ppocr(frame: np.ndarray, *, threads: int = 1) -> list[tuple[str, 
         frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
     engine = load_ppocr(threads)
     charset: list[str] = engine.text_rec.postprocess_op.character
-    # The sessions are shared by threads of one process (Dask threads, the ingest pool).
+    # RapidOCR's detector keeps per-call state on itself (its resize op), so threads of one
+    # process (Dask worker threads) take turns there; ONNX Runtime sessions themselves are
+    # thread-safe, so recognition runs concurrently.
     with _lock:
         boxes = _line_boxes(engine, frame)
-        words: list[tuple[str, float]] = []
-        for x0, y0, x1, y1 in boxes:
-            top, bottom, left, right = _inside_box(frame[y0:y1, x0:x1])
-            crop = frame[y0 + top : y0 + bottom, x0 + left : x0 + right]
-            # Spaces are measured on the line box grown by a quarter of its height, so its
-            # border is background (big titles touch their tight box), then placed in the
-            # trimmed crop's coordinates.
-            pad = (y1 - y0) // 4
-            ex0, ey0 = max(0, x0 - pad), max(0, y0 - pad)
-            grown = frame[ey0 : min(frame.shape[0], y1 + pad), ex0 : min(frame.shape[1], x1 + pad)]
-            shift = x0 + left - ex0
-            gaps = [(g * grown.shape[1] - shift) / crop.shape[1] for g in _word_gaps(grown)]
-            width = max(8, round(_REC_HEIGHT * crop.shape[1] / crop.shape[0]))
-            line = cv2.resize(crop, (width, _REC_HEIGHT), interpolation=cv2.INTER_LINEAR)
-            blob = (line.astype(np.float32).transpose(2, 0, 1) / 127.5 - 1.0)[None]
-            preds = engine.text_rec.session(blob)[0][0]
-            words.extend(_decode(preds, charset, gaps))
+    words: list[tuple[str, float]] = []
+    for x0, y0, x1, y1 in boxes:
+        top, bottom, left, right = _inside_box(frame[y0:y1, x0:x1])
+        crop = frame[y0 + top : y0 + bottom, x0 + left : x0 + right]
+        # Spaces are measured on the line box grown by a quarter of its height, so its
+        # border is background (big titles touch their tight box), then placed in the
+        # trimmed crop's coordinates.
+        pad = (y1 - y0) // 4
+        ex0, ey0 = max(0, x0 - pad), max(0, y0 - pad)
+        grown = frame[ey0 : min(frame.shape[0], y1 + pad), ex0 : min(frame.shape[1], x1 + pad)]
+        shift = x0 + left - ex0
+        gaps = [(g * grown.shape[1] - shift) / crop.shape[1] for g in _word_gaps(grown)]
+        width = max(8, round(_REC_HEIGHT * crop.shape[1] / crop.shape[0]))
+        line = cv2.resize(crop, (width, _REC_HEIGHT), interpolation=cv2.INTER_LINEAR)
+        blob = (line.astype(np.float32).transpose(2, 0, 1) / 127.5 - 1.0)[None]
+        preds = engine.text_rec.session(blob)[0][0]
+        words.extend(_decode(preds, charset, gaps))
     return words

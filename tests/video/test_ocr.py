@@ -234,3 +234,17 @@ class TestRunTogetherAndGridJunk:
     def test_grid_letters_are_dropped(self) -> None:
         words = ["ASAGA", "AOAAN", "BANANA", "ERROR"]
         assert clean_words(words, [0.9] * 4) == [("BANANA", 0.9), ("ERROR", 0.9)]
+
+
+class TestThreads:
+    def test_threads_of_one_process_read_the_same_as_one_thread(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        small = _frame_with_text("CASTLE", 255, 20)
+        big = cv2.resize(_frame_with_text("ENGINE", 10, 230), (1280, 720))
+        frames = [small, big] * 3
+        alone = [[w for w, _ in read_frame(f)] for f in frames]
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            together = [[w for w, _ in r] for r in pool.map(read_frame, frames)]
+        assert together == alone
+        assert alone[:2] == [["CASTLE"], ["ENGINE"]]
