@@ -20,6 +20,9 @@ few seconds of frames, so every cut they propose is checked before it is kept:
   empty space (a title or bullet appearing mid-scene is not a cut), unless the change stays
   in the caption band.
 
+The change profile lives in :mod:`tasks.video.change_profile`, the camera-motion check in
+:mod:`tasks.video.camera_motion`; both are re-exported here.
+
 Example:
     >>> watcher = CutWatcher([ContentDetector()], fps=12.5)  # doctest: +SKIP
     >>> manager.add_detector(watcher); manager.detect_scenes(video)  # doctest: +SKIP
@@ -29,13 +32,15 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 import cv2
 import numpy as np
+
+from tasks.video.camera_motion import is_camera_motion
+from tasks.video.change_profile import Change, blend_midpoint, classify_change
 
 __all__ = [
     "Change",
@@ -48,9 +53,6 @@ __all__ = [
 
 # Colour thumbnails for the blend model: small enough to ignore noise and compression.
 _THUMB = (32, 18)
-# Block means (colour) the change profile is measured on: coarse enough that a pan or the
-# motion inside each shot barely moves them, and a blend of two frames stays a blend.
-_BLOCKS = (8, 6)
 # Pixels (detect-size luma) that moved by more than this count as changed; x264 noise on a
 # still frame stays well under it.
 _PIXEL_STEP = 24
@@ -65,253 +67,6 @@ class _Frame:
     gray: np.ndarray
     thumb: np.ndarray
     moved: float  # share of luma pixels changed from the previous frame
-
-
-def _warp_residual(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Mean absolute luma difference of ``b`` to ``a`` before and after global alignment."""
-    fa = a.astype(np.float32)
-    fb = b.astype(np.float32)
-    raw = float(np.mean(np.abs(fa - fb)))
-    # ECC is most of the cost (about 20 ms at 160 px): fit it at half size, where a pan
-    # or zoom is as clear, and scale the shift back up.
-    half_a, half_b = cv2.pyrDown(fa), cv2.pyrDown(fb)
-    (dx, dy), _ = cv2.phaseCorrelate(half_a, half_b)
-    warp = np.array([[1, 0, dx], [0, 1, dy]], dtype=np.float32)
-    # Flat or unrelated frames: ECC cannot converge, keep the phase-correlation shift.
-    with contextlib.suppress(cv2.error):
-        criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 1e-4)
-        _, found = cv2.findTransformECC(half_a, half_b, warp, cv2.MOTION_AFFINE, criteria, None)
-        warp = np.asarray(found, dtype=np.float32)
-    scale = np.array([fa.shape[1] / half_a.shape[1], fa.shape[0] / half_a.shape[0]], np.float32)
-    warp[:, 2] *= scale
-    h, w = fa.shape
-    aligned = cv2.warpAffine(fb, warp, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
-    valid = cv2.warpAffine(
-        np.ones_like(fb), warp, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP
-    )
-    # Ignore a border where the warp pulled in pixels from outside either frame.
-    inside = valid > 0.5
-    inside[:2, :] = inside[-2:, :] = inside[:, :2] = inside[:, -2:] = False
-    if inside.mean() < 0.4:
-        return raw, raw
-    return raw, float(np.mean(np.abs(aligned - fa)[inside]))
-
-
-def _palette_kept(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether two luma frames share most of their level histogram (as a pan's frames do)."""
-    ha = cv2.calcHist([a], [0], None, [32], [0, 256])
-    hb = cv2.calcHist([b], [0], None, [32], [0, 256])
-    return float(np.minimum(ha, hb).sum() / max(1.0, float(ha.sum()))) >= 0.6
-
-
-def is_camera_motion(before: np.ndarray, after: np.ndarray) -> bool:
-    """Whether ``after`` is ``before`` moved by the camera (pan, zoom, tilt), not a new shot.
-
-    Args:
-        before: luma frame (uint8, detect size) just before the proposed cut.
-        after: luma frame at the proposed cut.
-
-    Example:
-        >>> img = np.random.default_rng(0).integers(0, 255, (90, 160)).astype(np.uint8)
-        >>> img = cv2.GaussianBlur(img, (9, 9), 3) * 4
-        >>> is_camera_motion(img, np.roll(img, 3, axis=1))
-        True
-    """
-    if not _palette_kept(before, after):
-        return False  # new levels everywhere: no warp of the old frame makes this one
-    raw, aligned = _warp_residual(before, after)
-    # Real cuts between unrelated frames stay far apart after any warp; a pan, once
-    # aligned, leaves only interpolation and compression noise.
-    return raw >= 4.0 and aligned <= max(4.0, 0.3 * raw)
-
-
-def blend_midpoint(
-    frames: list[np.ndarray], times: list[float], *, max_residual: float = 0.25
-) -> float | None:
-    """The time a cross-dissolve from ``frames[0]`` to ``frames[-1]`` is half done, if it is one.
-
-    Each interior frame is fitted as ``(1 - a) * first + a * last``; the transition is a
-    dissolve when every fit leaves under ``max_residual`` of the first-to-last difference
-    and ``a`` rises through the span.
-
-    Args:
-        frames: float thumbnails, the still frame before the transition first, the one after
-            it last.
-        times: each frame's time in seconds.
-        max_residual: largest allowed fit residual, relative to ``|last - first|``.
-
-    Example:
-        >>> a, b = np.zeros((2, 2)), np.full((2, 2), 100.0)
-        >>> blend_midpoint([a, 0.75 * a + 0.25 * b, 0.25 * a + 0.75 * b, b], [0, 1, 2, 3])
-        1.5
-    """
-    if len(frames) < 3:
-        return None
-    first, last = frames[0].ravel(), frames[-1].ravel()
-    span = last - first
-    norm = float(span @ span)
-    if norm <= 0 or np.sqrt(norm / span.size) < 8.0:
-        return None
-    alphas = [0.0]
-    for frame in frames[1:-1]:
-        off = frame.ravel() - first
-        a = float(off @ span) / norm
-        if np.sqrt(float(((off - a * span) ** 2).sum()) / norm) > max_residual:
-            return None
-        if a < alphas[-1] - 0.1:
-            return None
-        alphas.append(a)
-    alphas.append(1.0)
-    for k in range(1, len(alphas)):
-        if alphas[k] >= 0.5:
-            lo, hi = alphas[k - 1], alphas[k]
-            part = 0.5 if hi <= lo else (0.5 - lo) / (hi - lo)
-            return round(times[k - 1] + min(1.0, max(0.0, part)) * (times[k] - times[k - 1]), 3)
-    return None  # pragma: no cover - alphas ends at 1.0
-
-
-@dataclass(frozen=True)
-class Change:
-    """How the picture changes around a proposed cut (see :func:`classify_change`).
-
-    Attributes:
-        kind: ``"cut"`` (one abrupt step), ``"dissolve"`` (a gradual blend), ``"gradual"``
-            (steady change that is no blend: motion, animation) or ``"unclear"`` (the two
-            sides look too alike to tell).
-        time_s: where to cut: the abrupt step, or where a dissolve is half done.
-        span: a dissolve's first and last frame times.
-    """
-
-    kind: str
-    time_s: float | None = None
-    span: tuple[float, float] | None = None
-
-
-def classify_change(
-    frames: list[np.ndarray],
-    times: list[float],
-    *,
-    max_dissolve_s: float = 2.5,
-    max_residual: float = 0.35,
-) -> Change:
-    """Tell an abrupt cut from a dissolve and from steady motion across ``frames``.
-
-    Every frame is fitted as ``(1 - a) * first + a * last`` on coarse block means. A cut is
-    one step of ``a`` of at least 0.4, or one frame-to-frame change four times those next to
-    it (a cut between moving shots); a dissolve is ``a`` rising from 0.15 to 0.85 over 3 or
-    more frames, at most ``max_dissolve_s``, each fit leaving under ``max_residual`` of the
-    first-to-last difference; anything else that changes is motion or animation.
-
-    Args:
-        frames: colour thumbnails from well before to well after the proposed cut.
-        times: each frame's time in seconds.
-        max_dissolve_s: longest ramp taken for a dissolve.
-        max_residual: largest fit residual in a dissolve, relative to ``|last - first|``.
-
-    Example:
-        >>> a, b = np.zeros((6, 8, 3)), np.full((6, 8, 3), 120.0)
-        >>> ramp = [a, a, 0.8 * a + 0.2 * b, 0.4 * a + 0.6 * b, 0.1 * a + 0.9 * b, b, b]
-        >>> classify_change(ramp, [0, 1, 2, 3, 4, 5, 6], max_dissolve_s=9)
-        Change(kind='dissolve', time_s=2.75, span=(1, 4))
-        >>> classify_change([a, a, b, b], [0, 1, 2, 3]).kind
-        'cut'
-    """
-    feats = np.stack(
-        [
-            cv2.resize(f.astype(np.float32), _BLOCKS, interpolation=cv2.INTER_AREA).ravel()
-            for f in frames
-        ]
-    ).astype(np.float64)
-    span = feats[-1] - feats[0]
-    norm = float(span @ span)
-    if len(frames) < 3 or np.sqrt(norm / span.size) < 6.0:
-        return Change("unclear")
-    off = feats - feats[0]
-    alpha = off @ span / norm
-    resid = np.sqrt(((off - alpha[:, None] * span) ** 2).sum(axis=1) / norm)
-    steps = np.diff(alpha)
-    jump = int(np.argmax(steps))
-    if steps[jump] >= 0.4:
-        return Change("cut", round(times[jump + 1], 3))
-    # A cut between two moving shots may move ``a`` less, but its step still stands out
-    # from the steady change of the frames next to it (in a dissolve, they change alike).
-    moves = np.sqrt(((feats[1:] - feats[:-1]) ** 2).mean(axis=1))
-    spike = int(np.argmax(moves))
-    near = np.concatenate([moves[max(0, spike - 2) : spike], moves[spike + 1 : spike + 3]])
-    moving = float(np.median(moves)) >= 1.0
-    if moving and near.size and moves[spike] >= max(8.0, 4.0 * float(np.median(near))):
-        return Change("cut", round(times[spike + 1], 3))
-    half = int(np.argmax(alpha >= 0.5))
-    low = np.flatnonzero(alpha[:half] <= 0.15)
-    high = np.flatnonzero(alpha[half:] >= 0.85)
-    if half == 0 or not len(low) or not len(high):
-        return _transition(feats, times, resid, max_residual, max_dissolve_s)
-    i0, i1 = int(low[-1]), half + int(high[0])
-    ramp = alpha[i0 : i1 + 1]
-    dissolve = (
-        i1 - i0 >= 3
-        and times[i1] - times[i0] <= max_dissolve_s
-        and float(resid[i0 : i1 + 1].max()) <= max_residual
-        and bool(np.all(ramp >= np.maximum.accumulate(ramp) - 0.1))
-        and float(alpha[:i0].max(initial=0.0)) <= 0.3
-        and float(alpha[i1:].min()) >= 0.7
-    )
-    if not dissolve:
-        return _transition(feats, times, resid, max_residual, max_dissolve_s)
-    lo, hi = float(alpha[half - 1]), float(alpha[half])
-    part = (0.5 - lo) / (hi - lo) if hi > lo else 0.5
-    mid = times[half - 1] + part * (times[half] - times[half - 1])
-    return Change("dissolve", round(mid, 3), (times[i0], times[i1]))
-
-
-def _through_colour(
-    feats: np.ndarray, times: list[float], resid: np.ndarray, max_residual: float
-) -> Change | None:
-    """A fade out to a colour (black, white) and in from it: two blend ramps, cut between.
-
-    Only asked once a change looked gradual, so that it can never undo a cut or dissolve.
-    """
-    turn = int(np.argmax(resid))
-    if turn in (0, len(feats) - 1) or float(resid[turn]) <= max_residual:
-        return None
-    for part in (feats[: turn + 1], feats[turn:]):
-        span = part[-1] - part[0]
-        norm = float(span @ span)
-        if norm <= 0:
-            return None
-        off = part - part[0]
-        alpha = off @ span / norm
-        fit = np.sqrt(((off - alpha[:, None] * span) ** 2).sum(axis=1) / norm)
-        if float(fit.max()) > max_residual or np.any(alpha < np.maximum.accumulate(alpha) - 0.1):
-            return None
-    return Change("dissolve", round(times[turn], 3), (times[0], times[-1]))
-
-
-def _transition(
-    feats: np.ndarray,
-    times: list[float],
-    resid: np.ndarray,
-    max_residual: float,
-    max_dissolve_s: float,
-) -> Change:
-    """A change that is no single blend: a fade through a colour, a wipe or push, or motion.
-
-    A fade through a colour is two blend ramps, cut where they meet. A wipe or push is
-    still before and after with a short change between, cut at its middle. Anything else
-    changes steadily across the window: motion or animation, no cut.
-    """
-    dip = _through_colour(feats, times, resid, max_residual)
-    if dip is not None:
-        return dip
-    moves = np.sqrt(((feats[1:] - feats[:-1]) ** 2).mean(axis=1))
-    changing = np.flatnonzero(moves >= 1.0)
-    if changing.size:
-        first, last = int(changing[0]), int(changing[-1]) + 1
-        still_ends = first >= 3 and last <= len(feats) - 4
-        if still_ends and times[last] - times[first] <= max_dissolve_s:
-            mid = round((times[first] + times[last]) / 2, 3)
-            return Change("dissolve", mid, (times[first], times[last]))
-    return Change("gradual")
 
 
 def is_layout_change(before: np.ndarray, after: np.ndarray, *, min_share: float = 0.02) -> bool:
