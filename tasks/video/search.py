@@ -9,6 +9,9 @@ which modalities matched. When even the best scene's similarity stays under
 ``split_below``, the query is split into parts (:func:`tasks.video.query.split_query`),
 each part is searched the same way, and scenes that match more parts rank first.
 
+The pure query logic is in :mod:`tasks.video.query`, and how a row's own text supports a
+part (OCR trust, word coverage, the colour gate) in :mod:`tasks.video.text_match`.
+
 Example:
     >>> searcher = SceneSearcher.open(Settings())  # doctest: +SKIP
     >>> searcher.search("someone says rocket launch", limit=3)[0]["scene"]  # doctest: +SKIP
@@ -34,14 +37,17 @@ from tasks.video.query import (
     check_query,
     content_words,
     edit_budget,
-    fold,
     merge_parts,
-    near_match,
     reciprocal_rank_fusion,
     split_query,
-    words_of,
 )
 from tasks.video.store import SceneStore, scene_key, vector_column
+from tasks.video.text_match import (
+    _TEXT_FIELDS,
+    colour_gate,
+    ocr_weight,
+    text_coverage,
+)
 
 if TYPE_CHECKING:
     from tasks.settings import Settings
@@ -61,7 +67,6 @@ _ROW_COLUMNS = [
 ]
 _VECTOR_COLUMNS = ["vector", *(vector_column(m) for m in MODALITIES)]
 _COLUMNS = [*_ROW_COLUMNS, "thumbnail", *_VECTOR_COLUMNS]
-_TEXT_FIELDS = ("transcript", "ocr", "tags", "caption")
 # Candidate lists of one query run side by side (LanceDB releases the GIL).
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scene-search")
 
@@ -105,79 +110,6 @@ class SearchConfig:
     threshold: float = 0.35
     text_coverage: float = 0.5
     fuzzy: bool = True
-
-
-OCR_TRUSTED = 0.9
-"""OCR confidence from which on-screen text is trusted fully: a clean read scores 0.9-1.0
-(RapidOCR, tesseract alike), and more confidence there says nothing about relevance."""
-
-
-def ocr_weight(row: dict[str, Any]) -> float:
-    """How far a row's on-screen text is trusted: its OCR confidence over :data:`OCR_TRUSTED`.
-
-    A row with text but no confidence (written before confidences were kept, or by a
-    reader that gives none) is trusted fully.
-
-    Example:
-        >>> ocr_weight({"ocr": "EXIT", "ocr_confidence": 0.45}), ocr_weight({"ocr": "EXIT"})
-        (0.5, 1.0)
-        >>> ocr_weight({"ocr": "EXIT", "ocr_confidence": 0.95})
-        1.0
-    """
-    conf = float(row.get("ocr_confidence") or 0.0)
-    return 1.0 if conf <= 0.0 else round(min(1.0, conf / OCR_TRUSTED), 6)
-
-
-def text_coverage(row: dict[str, Any], words: list[str]) -> dict[str, float]:
-    """Per descriptor field, the share of ``words`` it holds (near misses included).
-
-    OCR words count by the row's :func:`ocr_weight`; the ``"all"`` entry is the share held
-    by any field (each word by its best field).
-
-    Example:
-        >>> row = {"transcript": "it will rain", "ocr": "WELCOME", "ocr_confidence": 0.45}
-        >>> text_coverage(row, ["welcome", "rain"])
-        {'transcript': 0.5, 'ocr': 0.25, 'all': 0.75}
-    """
-    if not words:
-        return {"all": 0.0}
-    found: dict[str, set[str]] = {}
-    for name in _TEXT_FIELDS:
-        value = row.get(name) or ""
-        text = " ".join(value) if isinstance(value, list) else str(value)
-        found[name] = {fold(w) for w in words_of(text)}
-    weights = {name: ocr_weight(row) if name == "ocr" else 1.0 for name in _TEXT_FIELDS}
-    per = dict.fromkeys(_TEXT_FIELDS, 0.0)
-    total = 0.0
-    for word in words:
-        best = 0.0
-        for name in _TEXT_FIELDS:
-            if found[name] and near_match(word, found[name]):
-                per[name] += weights[name]
-                best = max(best, weights[name])
-        total += best
-    out = {name: round(v / len(words), 6) for name, v in per.items() if v > 0}
-    out["all"] = round(total / len(words), 6)
-    return out
-
-
-def colour_gate(row: dict[str, Any], colours: set[str]) -> float:
-    """1 when the row's tags name one of ``colours`` (or none are asked for), else 0.
-
-    The embedding model puts every colour name near every other ("red screen" and "blue
-    screen" are 0.6 apart), so a colour asked for must be in the tags as a word.
-
-    Example:
-        >>> colour_gate({"tags": ["dark blue", "blue screen"]}, {"red"})
-        0.0
-        >>> colour_gate({"tags": ["gray"]}, {"grey"}), colour_gate({"tags": []}, set())
-        (1.0, 1.0)
-    """
-    if not colours:
-        return 1.0
-    tags = {fold(w) for t in row.get("tags") or [] for w in words_of(t)}
-    tags |= {"grey" for t in tags if t == "gray"} | {"gray" for t in tags if t == "grey"}
-    return 1.0 if colours & tags else 0.0
 
 
 def _colours(words: list[str]) -> set[str]:
