@@ -64,6 +64,15 @@ EXTRA_CONFIGS: dict[str, dict[str, str]] = {
     },
 }
 
+MODEL_CONFIGS: dict[str, dict[str, str]] = {
+    # --models: the default layout with each speech model, to choose the default by speed.
+    f"now, whisper {model}": {
+        **CONFIGS["after (in-process 2 threads, preload)"],
+        "TESSERA_WHISPER_MODEL": model,
+    }
+    for model in ("base", "tiny.en")
+}
+
 
 @dataclass
 class Run:
@@ -185,14 +194,16 @@ def corpus_seconds(corpus: Path) -> tuple[int, float]:
     return len(videos), sum(probe_video(v).duration_s for v in videos)
 
 
-def run_e2e(corpus: Path, tmp: Path, rounds: int, layouts: bool = False) -> None:
+def run_e2e(
+    corpus: Path, tmp: Path, rounds: int, layouts: bool = False, models: bool = False
+) -> None:
     """Measure every configuration ``rounds`` times, alternating; print the table.
 
-    ``layouts`` adds :data:`EXTRA_CONFIGS`.
+    ``layouts`` adds :data:`EXTRA_CONFIGS`; ``models`` measures :data:`MODEL_CONFIGS` instead.
     """
     from tasks.video.samples import long_scenes, make_sample_video
 
-    configs = {**CONFIGS, **(EXTRA_CONFIGS if layouts else {})}
+    configs = MODEL_CONFIGS if models else {**CONFIGS, **(EXTRA_CONFIGS if layouts else {})}
 
     n_files, video_s = corpus_seconds(corpus)
     warmups = []

@@ -50,10 +50,13 @@ def main() -> int:
     parser.add_argument(
         "--layouts", action="store_true", help="--cold: also 1 worker process x 2 threads"
     )
+    parser.add_argument(
+        "--models", action="store_true", help="--cold: whisper base vs tiny.en, default layout"
+    )
     parser.add_argument("--steady-child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.steady_child or args.cold:
-        return _e2e(args.corpus, args.rounds or 1, args.steady_child, args.layouts)
+        return _e2e(args.corpus, args.rounds or 1, args.steady_child, args.layouts, args.models)
     seconds = args.seconds or (600.0 if args.full else 120.0)
     rounds = args.rounds or (3 if args.full else 1)
 
@@ -137,7 +140,13 @@ def main() -> int:
     return 0
 
 
-def _e2e(corpus: Path | None, rounds: int, steady_child: list[str] | None, layouts: bool) -> int:
+def _e2e(
+    corpus: Path | None,
+    rounds: int,
+    steady_child: list[str] | None,
+    layouts: bool,
+    models: bool,
+) -> int:
     from bench._ingest_e2e import run_e2e, sample_corpus
     from bench._ingest_e2e import steady_child as child
 
@@ -146,7 +155,7 @@ def _e2e(corpus: Path | None, rounds: int, steady_child: list[str] | None, layou
         return 0
     with tempfile.TemporaryDirectory(prefix="tessera-bench-") as tmpdir:
         tmp = Path(tmpdir)
-        run_e2e(corpus or sample_corpus(tmp / "corpus"), tmp, rounds, layouts)
+        run_e2e(corpus or sample_corpus(tmp / "corpus"), tmp, rounds, layouts, models)
     return 0
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tasks.video.keyframes import extract_keyframes, keyframe_times
-from tasks.video.ocr import text_regions
+from tasks.video.ocr_tesseract import text_regions
 from tasks.video.records import SceneSpan
 from tests.video.conftest import SampleVideos
 
