@@ -222,11 +222,15 @@ class Settings(BaseSettings):
         description="`cluster up` pins each CPU PU worker to one core, round-robin "
         "(for hosts that run nothing else).",
     )
+    # tiny.en, not base: the default must keep a whole ingest at >= 10x real time on 2 CPU
+    # cores, which base (half the word errors on clean and noisy speech) does not
+    # (`bench/bench_ingest.py --cold --models`).
     whisper_model: str = Field(
-        "base",
-        description="CTranslate2 Whisper model: `base` (faster-whisper base, multilingual, "
-        "assembled by `make setup` under models_dir), `tiny.en` (packaged, English only, "
-        "faster, more errors) or a model folder; names become folders when settings load.",
+        "tiny.en",
+        description="CTranslate2 Whisper model: `tiny.en` (packaged, English only, fastest), "
+        "`base` (faster-whisper base, multilingual, about half the word errors and 1.5x the "
+        "ingest time; assembled by `make setup` under models_dir) or a model folder; names "
+        "become folders when settings load.",
     )
     asr_language: str = Field(
         "auto",
