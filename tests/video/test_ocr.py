@@ -14,6 +14,7 @@ from tasks.video.ocr import (
     nearly_same,
     ocr_for_scenes,
     read_frame,
+    split_run_together,
 )
 from tasks.video.ocr_frames import OcrFrame, ocr_frame_set, word_recall
 from tests.video.conftest import SampleVideos
@@ -234,6 +235,19 @@ class TestRunTogetherAndGridJunk:
     def test_grid_letters_are_dropped(self) -> None:
         words = ["ASAGA", "AOAAN", "BANANA", "ERROR"]
         assert clean_words(words, [0.9] * 4) == [("BANANA", 0.9), ("ERROR", 0.9)]
+
+    def test_run_together_title_adds_its_words(self) -> None:
+        assert clean_words(["FRESHHERBS"], [0.9]) == [
+            ("FRESHHERBS", 0.9),
+            ("FRESH", 0.9),
+            ("HERBS", 0.9),
+        ]
+        assert clean_words(["LECTURE4"], [0.8]) == [("LECTURE4", 0.8), ("LECTURE", 0.8), ("4", 0.8)]
+
+    def test_known_and_short_words_are_not_split(self) -> None:
+        assert [split_run_together(w) for w in ("PASSWORD", "GARDEN", "MP3", "3-1")] == [[]] * 4
+        # A name the vocabulary lacks gains its parts but keeps its own token.
+        assert clean_words(["SOURDOUGH"], [0.9])[0] == ("SOURDOUGH", 0.9)
 
 
 class TestThreads:
