@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from tasks.video.words import fold, near_match, words_of
@@ -58,11 +59,11 @@ def text_coverage(row: dict[str, Any], words: list[str]) -> dict[str, float]:
     """
     if not words:
         return {"all": 0.0}
-    found: dict[str, set[str]] = {}
+    found: dict[str, frozenset[str]] = {}
     for name in _TEXT_FIELDS:
         value = row.get(name) or ""
         text = " ".join(value) if isinstance(value, list) else str(value)
-        found[name] = {fold(w) for w in words_of(text)}
+        found[name] = _folded_words(text)
     weights = {name: ocr_weight(row) if name == "ocr" else 1.0 for name in _TEXT_FIELDS}
     per = dict.fromkeys(_TEXT_FIELDS, 0.0)
     total = 0.0
@@ -76,6 +77,12 @@ def text_coverage(row: dict[str, Any], words: list[str]) -> dict[str, float]:
     out = {name: round(v / len(words), 6) for name, v in per.items() if v > 0}
     out["all"] = round(total / len(words), 6)
     return out
+
+
+@lru_cache(maxsize=8_192)
+def _folded_words(text: str) -> frozenset[str]:
+    # Cached: a candidate row's fields are scored again for every part of every query.
+    return frozenset(fold(w) for w in words_of(text))
 
 
 def colour_gate(row: dict[str, Any], colours: set[str]) -> float:
