@@ -234,7 +234,25 @@ class SceneSearcher:
         search = self.store.table.search(query, query_type="fts")
         return _rows(search.select([*_COLUMNS, "_score"]).limit(self.config.candidates))
 
-    def _search_part(self, part: QueryPart) -> tuple[list[tuple[str, float]], dict[str, _Hit]]:
+    def _encode(self, texts: list[str], memo: dict[str, Any]) -> list[Any]:
+        """Query vectors of ``texts``, encoding only those not yet in ``memo``."""
+        missing = [t for t in dict.fromkeys(texts) if t not in memo]
+        if missing:
+            memo.update(zip(missing, self.encoder.encode_queries(missing), strict=True))
+        return [memo[t] for t in texts]
+
+    @staticmethod
+    def _part_texts(part: QueryPart) -> list[str]:
+        """What :meth:`_search_part` encodes for ``part``: text, content, colourless rest."""
+        texts = [part.text] if part.content == part.text else [part.text, part.content]
+        words = content_words(part.content)
+        colours = _colours(words)
+        rest = " ".join(w for w in words if w not in colours) if colours else ""
+        return [*texts, rest] if rest else texts
+
+    def _search_part(
+        self, part: QueryPart, memo: dict[str, Any] | None = None
+    ) -> tuple[list[tuple[str, float]], dict[str, _Hit]]:
         """Rank the scenes for one part: ``([(scene key, score)], {scene key: hit})``.
 
         Scene and passage rows compete in every candidate list; each list then keeps a
@@ -252,7 +270,7 @@ class SceneSearcher:
         texts = [part.text] if part.content == part.text else [part.text, part.content]
         colours = _colours(words)
         rest = " ".join(w for w in words if w not in colours) if colours else ""
-        vecs = self.encoder.encode_queries([*texts, rest] if rest else texts)
+        vecs = self._encode(self._part_texts(part), {} if memo is None else memo)
         qvec, cvec = vecs[0], vecs[len(texts) - 1]
         anns = [_POOL.submit(self._ann, qvec, "vector", None)]
         # A flat scan per cued modality is cheap on small tables; on indexed (large) ones the
@@ -378,7 +396,11 @@ class SceneSearcher:
         return _Hit(chosen.row, relevance, tuple(sorted(mods)), span)
 
     def _top_matches_all(
-        self, ranked: list[tuple[str, float]], found: dict[str, _Hit], parts: list[str]
+        self,
+        ranked: list[tuple[str, float]],
+        found: dict[str, _Hit],
+        parts: list[str],
+        memo: dict[str, Any],
     ) -> bool:
         """Whether the whole query's best scene matches every part of it on its own.
 
@@ -391,7 +413,7 @@ class SceneSearcher:
             return True
         row = found[ranked[0][0]].row
         analysed = [analyse(p) for p in parts]
-        vecs = self.encoder.encode_queries([p.content for p in analysed])
+        vecs = self._encode([p.content for p in analysed], memo)
         for part, cvec in zip(analysed, vecs, strict=True):
             cand = _Candidate(row)
             cand.fused_content = float(_unit(row["vector"]) @ cvec)
@@ -433,10 +455,15 @@ class SceneSearcher:
         if self.store.table is None or self.store.count() == 0:
             return []
         whole = analyse(text)
-        ranked, found = self._search_part(whole)
-        best = max((h.relevance for h in found.values()), default=0.0)
         parts = split_query(text)
-        if best >= self.config.split_below and self._top_matches_all(ranked, found, parts):
+        # One encoder call for the whole query and every part it may be split into: a
+        # batch of short texts costs about one text, and a split query needed four calls.
+        memo: dict[str, Any] = {}
+        analysed = [whole, *(analyse(p) for p in parts)] if len(parts) > 1 else [whole]
+        self._encode([t for a in analysed for t in self._part_texts(a)], memo)
+        ranked, found = self._search_part(whole, memo)
+        best = max((h.relevance for h in found.values()), default=0.0)
+        if best >= self.config.split_below and self._top_matches_all(ranked, found, parts, memo):
             parts = [text]
         if len(parts) < 2:
             # The relevance threshold: unmatched scenes are not results, however few remain.
@@ -446,7 +473,7 @@ class SceneSearcher:
         rows: dict[str, _Hit] = {}
         for text_part in parts:
             part = analyse(text_part)
-            part_ranked, part_found = self._search_part(part)
+            part_ranked, part_found = self._search_part(part, memo)
             matches: dict[str, PartMatch] = {}
             for key, score in part_ranked:
                 hit = part_found[key]
