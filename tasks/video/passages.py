@@ -9,7 +9,7 @@ return the moment a query is about instead of the whole window.
 
 Example:
     >>> from tasks.video.records import SceneSpan
-    >>> from tasks.video.speech import TimedText
+    >>> from tasks.video.speech import TimedText, words_by_scene
     >>> words = [TimedText(t, t + 0.4, w) for t, w in
     ...          [(1, "Where"), (1.5, "is"), (2, "it?"), (9, "Under"), (9.5, "the"), (10, "mat.")]]
     >>> [p.text for p in passages_for_scenes(words, [SceneSpan(0, 0.0, 25.0)], min_s=1.0)[0]]
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tasks.video.records import Passage, SceneSpan
-from tasks.video.speech import TimedText
+from tasks.video.speech import TimedText, words_by_scene
 
 __all__ = ["PASSAGE_MIN_SCENE_S", "passages_for_scenes", "sentences", "words_by_scene"]
 
@@ -39,29 +39,6 @@ TURN_GAP_S = 1.0
 """A silence this long ends a sentence even without punctuation (a turn change, a pause)."""
 _PAD_S = 0.2
 _ENDS = (".", "?", "!", "…", '."', '?"', '!"')
-
-
-def words_by_scene(items: Sequence[TimedText], spans: Sequence[SceneSpan]) -> list[list[TimedText]]:
-    """The timed words of each scene, by the same rule as the scene transcripts.
-
-    Each item goes to the scene it overlaps most (as :func:`tasks.video.speech.
-    assign_to_scenes` does), so a passage never holds words its scene's transcript lacks.
-
-    Example:
-        >>> spans = [SceneSpan(0, 0.0, 5.0), SceneSpan(1, 5.0, 10.0)]
-        >>> [[w.text for w in ws] for ws in words_by_scene([TimedText(4.8, 5.6, "big")], spans)]
-        [[], ['big']]
-    """
-    out: list[list[TimedText]] = [[] for _ in spans]
-    for item in items:
-        best, best_overlap = -1, -1.0
-        for i, span in enumerate(spans):
-            overlap = min(item.end_s, span.end_s) - max(item.start_s, span.start_s)
-            if overlap > best_overlap:
-                best, best_overlap = i, overlap
-        if best >= 0 and best_overlap > -0.5:
-            out[best].append(item)
-    return out
 
 
 def sentences(words: Sequence[TimedText], turn_gap_s: float = TURN_GAP_S) -> list[list[TimedText]]:

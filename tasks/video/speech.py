@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -45,6 +45,7 @@ __all__ = [
     "transcribe",
     "transcribe_video",
     "whisper_language",
+    "words_by_scene",
 ]
 
 SpeechMode = Literal["words", "segments"]
@@ -260,7 +261,18 @@ def assign_to_scenes(items: list[TimedText], spans: list[SceneSpan]) -> list[str
         ... )
         ['hello', 'big world']
     """
-    texts: list[list[str]] = [[] for _ in spans]
+    return [" ".join(item.text for item in words) for words in words_by_scene(items, spans)]
+
+
+def words_by_scene(items: Sequence[TimedText], spans: Sequence[SceneSpan]) -> list[list[TimedText]]:
+    """The timed items of each scene: each goes to the scene it overlaps most.
+
+    Example:
+        >>> spans = [SceneSpan(0, 0.0, 5.0), SceneSpan(1, 5.0, 10.0)]
+        >>> [[w.text for w in ws] for ws in words_by_scene([TimedText(4.8, 5.6, "big")], spans)]
+        [[], ['big']]
+    """
+    out: list[list[TimedText]] = [[] for _ in spans]
     for item in items:
         best, best_overlap = -1, -1.0
         for i, span in enumerate(spans):
@@ -268,8 +280,8 @@ def assign_to_scenes(items: list[TimedText], spans: list[SceneSpan]) -> list[str
             if overlap > best_overlap:
                 best, best_overlap = i, overlap
         if best >= 0 and best_overlap > -0.5:  # zero-length words at an edge still count
-            texts[best].append(item.text)
-    return [" ".join(words) for words in texts]
+            out[best].append(item)
+    return out
 
 
 def transcribe_video(
