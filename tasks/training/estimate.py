@@ -14,7 +14,7 @@ Example:
     >>> from tasks.training.store import JobStore
     >>> store = JobStore("sqlite://")
     >>> job = store.submit(JobSpec(name="a", epochs=2, max_pus=4))
-    >>> sj = sched_job(job, [], pus_per_node=4)
+    >>> [sj] = sched_jobs([job], [[]], pus_per_node=4)
     >>> sj.remaining_time(2) < sj.remaining_time(1)
     True
 """
@@ -26,7 +26,6 @@ from collections.abc import Sequence
 
 from tasks.sched.estimates import JobEstimates, TrainingSpec
 from tasks.sched.estimates_table import EstimatesTable, EstimateViews
-from tasks.sched.policy import SchedJob
 from tasks.sched.speed import SpeedParams, SpeedSample, core_share, nodes_for
 from tasks.training.store import Job, Sample
 
@@ -127,16 +126,6 @@ def job_view(
         view.record_epoch(int(s.epoch), s.epoch * per_epoch, s.metric)
     view.record_progress(job.epoch, (job.epoch + fraction) * per_epoch, fraction)
     return view
-
-
-def sched_job(
-    job: Job, samples: Sequence[Sample], pus_per_node: int, cores_per_node: int | None = None
-) -> SchedJob:
-    """Refit a job's speed function and remaining epochs; return the policies' view."""
-    current = job.pus if job.state == "running" else 0
-    return job_view(job, samples, pus_per_node, cores_per_node).sched_job(
-        current, job.attained_pu_s
-    )
 
 
 def sched_jobs(
