@@ -105,6 +105,7 @@ def assemble_scenes(
     ``language`` is the video's spoken language (one per video): every scene carries it.
 
     Example:
+        >>> from pathlib import Path
         >>> info = VideoInfo(Path("a.mp4"), "ab", 5.0, 25.0, 64, 36, False)
         >>> assemble_scenes(info, [SceneSpan(0, 0.0, 5.0)], transcripts=["hi"], ocr=[""],
         ...                 tags=[["red"]], captions=[""], thumbnails=["t.jpg"])[0].key
@@ -120,6 +121,8 @@ def assemble_scenes(
     ):
         if len(values) != n:
             raise ValueError(f"{info.path}: {name} has {len(values)} entries for {n} scenes")
+    # A plain string (tests, older callers) is text of unknown confidence.
+    texts = [_ocr_text(value) for value in ocr]
     return [
         Scene(
             video=str(info.path),
@@ -128,9 +131,8 @@ def assemble_scenes(
             start_s=span.start_s,
             end_s=span.end_s,
             transcript=transcripts[i],
-            # A plain string (tests, older callers) is text of unknown confidence.
-            ocr=_ocr_text(ocr[i]).text,
-            ocr_confidence=_ocr_text(ocr[i]).confidence,
+            ocr=texts[i].text,
+            ocr_confidence=texts[i].confidence,
             tags=tags[i],
             caption=captions[i],
             thumbnail=thumbnails[i],
