@@ -61,15 +61,23 @@ def encoder() -> Encoder:
     return Encoder.load(Settings().embedding_model)
 
 
+def searcher_over(
+    folder: Path, video: str, video_hash: str, scenes: list[Scene], encoder: Encoder
+) -> SceneSearcher:
+    """A searcher over a new store in ``folder`` holding one video's ``scenes``."""
+    uri = str(folder / "lancedb")
+    store = SceneStore.open(uri)
+    store.write_video(video, video_hash, scenes, encoder.encode_scenes(scenes))
+    store.finish_batch()
+    return SceneSearcher(SceneStore.open(uri), encoder)
+
+
 @pytest.fixture(scope="session")
 def catalogue(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> SceneSearcher:
     """A searcher over a store holding :func:`catalogue_scenes` (written once)."""
-    uri = str(tmp_path_factory.mktemp("catalogue") / "lancedb")
-    store = SceneStore.open(uri)
-    scenes = catalogue_scenes()
-    store.write_video(VIDEO, "aa11", scenes, encoder.encode_scenes(scenes))
-    store.finish_batch()
-    return SceneSearcher(SceneStore.open(uri), encoder)
+    return searcher_over(
+        tmp_path_factory.mktemp("catalogue"), VIDEO, "aa11", catalogue_scenes(), encoder
+    )
 
 
 @pytest.fixture

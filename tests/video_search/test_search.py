@@ -9,6 +9,7 @@ from tasks.video.query import EmptyQueryError
 from tasks.video.records import Passage, Scene
 from tasks.video.search import SceneSearcher, SearchConfig
 from tasks.video.store import SceneStore
+from tests.video_search.conftest import searcher_over
 
 HARD = "/videos/hard.mp4"
 
@@ -64,12 +65,7 @@ def hard_scenes() -> list[Scene]:
 
 @pytest.fixture(scope="module")
 def hard(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> SceneSearcher:
-    uri = str(tmp_path_factory.mktemp("hard") / "lancedb")
-    store = SceneStore.open(uri)
-    scenes = hard_scenes()
-    store.write_video(HARD, "bb22", scenes, encoder.encode_scenes(scenes))
-    store.finish_batch()
-    return SceneSearcher(SceneStore.open(uri), encoder)
+    return searcher_over(tmp_path_factory.mktemp("hard"), HARD, "bb22", hard_scenes(), encoder)
 
 
 FIELDS = {"video", "scene", "start", "end", "score", "thumbnail", "transcript", "ocr", "tags"}
@@ -153,7 +149,6 @@ class TestBadQueries:
             catalogue.search("red", limit=0)
 
     def test_empty_store_returns_nothing(self, store_uri: str, catalogue: SceneSearcher) -> None:
-        from tasks.video.store import SceneStore
 
         assert SceneSearcher(SceneStore.open(store_uri), catalogue.encoder).search("red") == []
 
@@ -181,7 +176,6 @@ class TestEmptyCandidateLists:
         assert strict.search("volcanic lava glaciers", limit=3) == []
 
     def test_table_emptied_by_deletes(self, store_uri: str, catalogue: SceneSearcher) -> None:
-        from tasks.video.store import SceneStore
         from tests.video_search.conftest import catalogue_scenes
 
         store = SceneStore.open(store_uri)
